@@ -1,0 +1,165 @@
+//! Browser sessions, API tokens and the sign-in attempt log. Secrets are stored only as hashes
+//! (the caller hashes them); the plain values never reach the database.
+
+use crate::org::{USER_COLUMNS, user_of};
+use crate::{Result, Store, StoreError, now_millis, sql};
+use plumbline_domain::org::User;
+use plumbline_domain::{TokenId, UserId};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    pub async fn create_session(&self, user: UserId, token_hash: &str, csrf_token: &str, ttl_ms: i64) -> Result<()> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user.to_string())
+        .bind(csrf_token)
+        .bind(now)
+        .bind(now + ttl_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The active user of an unexpired session, with the session's CSRF token.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {columns}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+        )))
+        .bind(token_hash)
+        .bind(now_millis())
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some((user_of(&row)?, sql::text(&row, "csrf_token")?))),
+        }
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn delete_expired_sessions(&self) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_millis()).execute(self.pool()).await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn create_token(&self, user: UserId, name: &str, token_hash: &str) -> Result<ApiToken> {
+        let token = ApiToken {
+            id: TokenId::new(),
+            name: name.trim().to_string(),
+            created_at: now_millis(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token.id.to_string())
+            .bind(user.to_string())
+            .bind(&token.name)
+            .bind(token_hash)
+            .bind(token.created_at)
+            .execute(self.pool())
+            .await?;
+        Ok(token)
+    }
+
+    /// The active user owning an unrevoked token; records the use.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>> {
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {columns}, t.id AS token_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = 1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let token_id = sql::text(&row, "token_id")?;
+        let now = now_millis();
+        // Record use at most once a minute, so a busy script does not turn every read into a write.
+        // Best effort: a failed bookkeeping write must not refuse the request.
+        if sql::opt_int(&row, "last_used_at")?.is_none_or(|last| now - last > 60_000) {
+            let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(token_id)
+                .execute(self.pool())
+                .await;
+        }
+        Ok(Some(user_of(&row)?))
+    }
+
+    pub async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(user.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiToken {
+                    id: sql::id(row, "id")?,
+                    name: sql::text(row, "name")?,
+                    created_at: sql::int(row, "created_at")?,
+                    last_used_at: sql::opt_int(row, "last_used_at")?,
+                    revoked_at: sql::opt_int(row, "revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn revoke_token(&self, user: UserId, token: TokenId) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(now_millis())
+                .bind(token.to_string())
+                .bind(user.to_string())
+                .execute(self.pool())
+                .await?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Records a failed sign-in and returns how many failures `email` has had since `since`.
+    pub async fn record_failed_login(&self, email: &str, since: i64) -> Result<i64> {
+        let email = email.trim().to_ascii_lowercase();
+        sqlx::query("INSERT INTO login_attempts (email, at) VALUES ($1, $2)")
+            .bind(&email)
+            .bind(now_millis())
+            .execute(self.pool())
+            .await?;
+        self.failed_logins_since(&email, since).await
+    }
+
+    pub async fn failed_logins_since(&self, email: &str, since: i64) -> Result<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2")
+            .bind(email.trim().to_ascii_lowercase())
+            .bind(since)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn clear_failed_logins(&self, email: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
+            .bind(email.trim().to_ascii_lowercase())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,386 @@
+//! Evaluations: drafts, saves (with optimistic concurrency), submission with scoring, reads.
+//! An evaluation and its answers are written in one transaction: never half an evaluation.
+
+use crate::sql::{self, Select, Value};
+use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
+use plumbline_domain::access::VendorScope;
+use plumbline_domain::evaluation::{Answer, Choice, Evaluation, EvaluationKind, EvaluationStatus, check_answers};
+use plumbline_domain::scorecard::{FieldError, VersionStatus};
+use plumbline_domain::scoring::{EvaluationScore, ScoringPolicy, score_evaluation};
+use plumbline_domain::{
+    AgentId, ConversationId, EvaluationId, Millis, ScorecardVersionId, TeamId, UserId, VendorId, WorkspaceId,
+};
+use sqlx::any::AnyRow;
+
+/// A new evaluation (a draft until submitted).
+#[derive(Clone, Debug)]
+pub struct NewEvaluation {
+    pub conversation_id: ConversationId,
+    pub scorecard_version_id: ScorecardVersionId,
+    pub reviewer_id: UserId,
+    pub kind: EvaluationKind,
+    pub answers: Vec<Answer>,
+    pub overall_feedback: String,
+}
+
+/// Which evaluations a viewer may list (built from the viewer by the server's access layer).
+#[derive(Clone, Debug)]
+pub struct EvaluationVisibility {
+    pub vendor: VendorScope,
+    /// Only evaluations written by this user (reviewers).
+    pub author: Option<UserId>,
+    /// Only submitted, IQS-counting evaluations of this agent's conversations (agents).
+    pub agent: Option<AgentId>,
+}
+
+/// Filters for the evaluation list.
+#[derive(Clone, Debug, Default)]
+pub struct EvaluationFilter {
+    pub vendor_id: Option<VendorId>,
+    pub team_id: Option<TeamId>,
+    pub agent_id: Option<AgentId>,
+    pub reviewer_id: Option<UserId>,
+    pub conversation_id: Option<ConversationId>,
+    pub kind: Option<EvaluationKind>,
+    pub status: Option<EvaluationStatus>,
+    /// created_at >= from
+    pub from: Option<Millis>,
+    /// created_at < to
+    pub to: Option<Millis>,
+}
+
+pub const MAX_FEEDBACK: usize = 50_000;
+
+const EVALUATION_COLUMNS: &str = "id, conversation_id, scorecard_version_id, reviewer_id, kind, status, overall_feedback, \
+     vendor_id, team_id, agent_id, score, earned, possible, critical_failed, critical_failures, revision, created_at, \
+     updated_at, submitted_at";
+
+fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)> {
+    let kind = sql::text(row, "kind")?;
+    let status = sql::text(row, "status")?;
+    let possible = sql::opt_float(row, "possible")?;
+    let result = match possible {
+        None => None,
+        Some(possible) => Some(EvaluationScore {
+            score: sql::opt_float(row, "score")?,
+            earned: sql::opt_float(row, "earned")?.unwrap_or(0.0),
+            possible,
+            critical_failed: sql::opt_int(row, "critical_failed")?.unwrap_or(0) != 0,
+            critical_failures: match sql::opt_text(row, "critical_failures")? {
+                Some(s) => serde_json::from_str(&s).map_err(|e| StoreError::Database(e.to_string()))?,
+                None => Vec::new(),
+            },
+        }),
+    };
+    Ok((
+        Evaluation {
+            id: sql::id(row, "id")?,
+            conversation_id: sql::id(row, "conversation_id")?,
+            scorecard_version_id: sql::id(row, "scorecard_version_id")?,
+            reviewer_id: sql::id(row, "reviewer_id")?,
+            kind: EvaluationKind::parse(&kind).ok_or_else(|| StoreError::Database(format!("unknown kind {kind:?}")))?,
+            status: EvaluationStatus::parse(&status)
+                .ok_or_else(|| StoreError::Database(format!("unknown status {status:?}")))?,
+            answers,
+            overall_feedback: sql::text(row, "overall_feedback")?,
+            vendor_id: sql::id(row, "vendor_id")?,
+            team_id: sql::opt_id(row, "team_id")?,
+            agent_id: sql::opt_id(row, "agent_id")?,
+            result,
+            created_at: sql::int(row, "created_at")?,
+            updated_at: sql::int(row, "updated_at")?,
+            submitted_at: sql::opt_int(row, "submitted_at")?,
+        },
+        sql::int(row, "revision")?,
+    ))
+}
+
+fn check_feedback(feedback: &str) -> Vec<FieldError> {
+    if feedback.chars().count() > MAX_FEEDBACK {
+        vec![FieldError::new("overall_feedback", format!("must be at most {MAX_FEEDBACK} characters"))]
+    } else {
+        Vec::new()
+    }
+}
+
+async fn write_answers(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: EvaluationId,
+    answers: &[Answer],
+) -> Result<()> {
+    sqlx::query("DELETE FROM evaluation_answers WHERE evaluation_id = $1")
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    for (position, a) in answers.iter().enumerate() {
+        let option = match a.choice {
+            Choice::Option(o) => Some(o as i64),
+            Choice::NotApplicable => None,
+        };
+        sqlx::query(
+            "INSERT INTO evaluation_answers (evaluation_id, criterion_id, position, option_index, comment) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(a.criterion_id.to_string())
+        .bind(position as i64)
+        .bind(option)
+        .bind(&a.comment)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a draft evaluation of a conversation with a scorecard version. Reviews and
+    /// self-reviews need an active version; calibration kinds may use a draft (form calibration).
+    pub async fn create_evaluation(&self, workspace: WorkspaceId, new: NewEvaluation) -> Result<Evaluation> {
+        let conversation =
+            self.get_conversation(workspace, VendorScope::All, new.conversation_id).await.map_err(|_| {
+                StoreError::Invalid(vec![FieldError::new("conversation_id", "there is no such conversation")])
+            })?;
+        let version = self.get_version(workspace, new.scorecard_version_id).await.map_err(|_| {
+            StoreError::Invalid(vec![FieldError::new("scorecard_version_id", "there is no such scorecard version")])
+        })?;
+        let needs_active =
+            matches!(new.kind, EvaluationKind::Review | EvaluationKind::SelfReview | EvaluationKind::Audit);
+        if needs_active && version.status != VersionStatus::Active {
+            return Err(StoreError::Invalid(vec![FieldError::new(
+                "scorecard_version_id",
+                format!("version {} is {}; reviews use the active version", version.number, version.status.as_str()),
+            )]));
+        }
+        let mut errors = check_answers(&version.definition, &new.answers, false);
+        errors.extend(check_feedback(&new.overall_feedback));
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let id = EvaluationId::new();
+        let now = now_millis();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, status,
+                 overall_feedback, vendor_id, team_id, agent_id, revision, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $10, 1, $11, $11)",
+        )
+        .bind(id.to_string())
+        .bind(workspace.to_string())
+        .bind(conversation.id.to_string())
+        .bind(version.id.to_string())
+        .bind(new.reviewer_id.to_string())
+        .bind(new.kind.as_str())
+        .bind(&new.overall_feedback)
+        .bind(conversation.vendor_id.to_string())
+        .bind(conversation.team_id.map(|t| t.to_string()))
+        .bind(conversation.agent_id.map(|a| a.to_string()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        write_answers(&mut tx, id, &new.answers).await?;
+        tx.commit().await?;
+        self.get_evaluation(workspace, id).await.map(|(e, _)| e)
+    }
+
+    /// An evaluation with its answers and its revision (for optimistic concurrency).
+    pub async fn get_evaluation(&self, workspace: WorkspaceId, id: EvaluationId) -> Result<(Evaluation, i64)> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE workspace_id = $1 AND id = $2"
+        )))
+        .bind(workspace.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let answers = self.answers_of(&[id]).await?.pop().unwrap_or_default();
+        evaluation_of(&row, answers)
+    }
+
+    async fn answers_of(&self, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT evaluation_id, criterion_id, option_index, comment FROM evaluation_answers
+             WHERE evaluation_id IN ({placeholders}) ORDER BY evaluation_id, position"
+        )));
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let mut by_id: std::collections::HashMap<String, Vec<Answer>> = std::collections::HashMap::new();
+        for row in &rows {
+            let option = sql::opt_int(row, "option_index")?;
+            by_id.entry(sql::text(row, "evaluation_id")?).or_default().push(Answer {
+                criterion_id: sql::id(row, "criterion_id")?,
+                choice: match option {
+                    Some(o) => Choice::Option(o as usize),
+                    None => Choice::NotApplicable,
+                },
+                comment: sql::text(row, "comment")?,
+            });
+        }
+        for id in ids {
+            out.push(by_id.remove(&id.to_string()).unwrap_or_default());
+        }
+        Ok(out)
+    }
+
+    /// Replaces a draft's answers and feedback. Only the author may save, only while it is a
+    /// draft, and only from the current revision when `expected_revision` is given.
+    pub async fn save_evaluation(
+        &self,
+        workspace: WorkspaceId,
+        id: EvaluationId,
+        author: UserId,
+        expected_revision: Option<i64>,
+        answers: &[Answer],
+        overall_feedback: &str,
+    ) -> Result<(Evaluation, i64)> {
+        let (current, revision) = self.get_evaluation(workspace, id).await?;
+        if current.reviewer_id != author {
+            return Err(StoreError::NotFound);
+        }
+        if current.status != EvaluationStatus::Draft {
+            return Err(StoreError::Conflict("the evaluation is submitted and can no longer change".into()));
+        }
+        let version = self.get_version(workspace, current.scorecard_version_id).await?;
+        let mut errors = check_answers(&version.definition, answers, false);
+        errors.extend(check_feedback(overall_feedback));
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE evaluations SET overall_feedback = $1, revision = revision + 1, updated_at = $2
+             WHERE id = $3 AND status = 'draft' AND revision = $4",
+        )
+        .bind(overall_feedback)
+        .bind(now_millis())
+        .bind(id.to_string())
+        .bind(expected_revision.unwrap_or(revision))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the evaluation changed since you loaded it (or was submitted); reload it".into(),
+            ));
+        }
+        write_answers(&mut tx, id, answers).await?;
+        tx.commit().await?;
+        self.get_evaluation(workspace, id).await
+    }
+
+    /// Submits a draft: every criterion must be answered; the score is computed and stored
+    /// with it in one transaction. A second submit gets a conflict, never a second result.
+    pub async fn submit_evaluation(
+        &self,
+        workspace: WorkspaceId,
+        id: EvaluationId,
+        author: UserId,
+        policy: ScoringPolicy,
+    ) -> Result<Evaluation> {
+        let (current, revision) = self.get_evaluation(workspace, id).await?;
+        if current.reviewer_id != author {
+            return Err(StoreError::NotFound);
+        }
+        if current.status != EvaluationStatus::Draft {
+            return Err(StoreError::Conflict("the evaluation is already submitted".into()));
+        }
+        let version = self.get_version(workspace, current.scorecard_version_id).await?;
+        let errors = check_answers(&version.definition, &current.answers, true);
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let result = score_evaluation(&version.definition, &current.answers, policy);
+        let now = now_millis();
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE evaluations SET status = 'submitted', score = $1, earned = $2, possible = $3, critical_failed = $4,
+                 critical_failures = $5, revision = revision + 1, updated_at = $6, submitted_at = $6
+             WHERE id = $7 AND status = 'draft' AND revision = $8",
+        )
+        .bind(result.score)
+        .bind(result.earned)
+        .bind(result.possible)
+        .bind(i64::from(result.critical_failed))
+        .bind(sql::to_json(&result.critical_failures))
+        .bind(now)
+        .bind(id.to_string())
+        .bind(revision)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
+        }
+        tx.commit().await?;
+        self.get_evaluation(workspace, id).await.map(|(e, _)| e)
+    }
+
+    /// Deletes a draft (its author only). Submitted evaluations are never deleted.
+    pub async fn delete_draft_evaluation(
+        &self,
+        workspace: WorkspaceId,
+        id: EvaluationId,
+        author: UserId,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "DELETE FROM evaluations WHERE workspace_id = $1 AND id = $2 AND reviewer_id = $3 AND status = 'draft'",
+        )
+        .bind(workspace.to_string())
+        .bind(id.to_string())
+        .bind(author.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Evaluations newest first, limited to what `visibility` allows.
+    pub async fn list_evaluations(
+        &self,
+        workspace: WorkspaceId,
+        visibility: &EvaluationVisibility,
+        filter: &EvaluationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Evaluation>> {
+        let mut q = Select::new(&format!("SELECT {EVALUATION_COLUMNS} FROM evaluations"));
+        q.and_text("workspace_id", workspace)
+            .and_opt_text("vendor_id", visibility.vendor.vendor())
+            .and_opt_text("reviewer_id", visibility.author);
+        if let Some(agent) = visibility.agent {
+            q.and_text("agent_id", agent).and_raw("status = 'submitted'").and_raw("kind IN ('review', 'calibrated')");
+        }
+        q.and_opt_text("vendor_id", filter.vendor_id)
+            .and_opt_text("team_id", filter.team_id)
+            .and_opt_text("agent_id", filter.agent_id)
+            .and_opt_text("reviewer_id", filter.reviewer_id)
+            .and_opt_text("conversation_id", filter.conversation_id)
+            .and_opt_text("kind", filter.kind.map(EvaluationKind::as_str))
+            .and_opt_text("status", filter.status.map(EvaluationStatus::as_str));
+        if let Some(from) = filter.from {
+            q.and("created_at", ">=", Value::Int(from));
+        }
+        if let Some(to) = filter.to {
+            q.and("created_at", "<", Value::Int(to));
+        }
+        if let Some(cursor) = &page.cursor {
+            q.and("id", "<", Value::Text(cursor.clone()));
+        }
+        let limit = page.limit();
+        let rows = q.fetch_all(self.pool(), &format!("ORDER BY id DESC LIMIT {}", limit + 1)).await?;
+        let ids = rows.iter().map(|r| sql::id(r, "id")).collect::<Result<Vec<EvaluationId>>>()?;
+        let answers = self.answers_of(&ids).await?;
+        let items = rows
+            .iter()
+            .zip(answers)
+            .map(|(row, answers)| evaluation_of(row, answers).map(|(e, _)| e))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |e| e.id.to_string()))
+    }
+}

@@ -1,0 +1,120 @@
+//! A small builder for queries whose WHERE clause depends on filters, with `$n` placeholders
+//! (they work on both databases), and helpers to read `Any` rows.
+
+use crate::{Result, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::str::FromStr;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Text(String),
+    Int(i64),
+}
+
+/// A SELECT with conditions added one by one; values are always bound, never spliced.
+pub(crate) struct Select {
+    sql: String,
+    conditions: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Select {
+    pub fn new(base: &str) -> Self {
+        Self { sql: base.to_string(), conditions: Vec::new(), values: Vec::new() }
+    }
+
+    /// Adds `column op $n`.
+    pub fn and(&mut self, column: &str, op: &str, value: Value) -> &mut Self {
+        self.values.push(value);
+        self.conditions.push(format!("{column} {op} ${}", self.values.len()));
+        self
+    }
+
+    pub fn and_text(&mut self, column: &str, value: impl ToString) -> &mut Self {
+        self.and(column, "=", Value::Text(value.to_string()))
+    }
+
+    pub fn and_opt_text(&mut self, column: &str, value: Option<impl ToString>) -> &mut Self {
+        if let Some(v) = value {
+            self.and_text(column, v);
+        }
+        self
+    }
+
+    /// Adds a raw condition without values (a constant expression).
+    pub fn and_raw(&mut self, condition: &str) -> &mut Self {
+        self.conditions.push(condition.to_string());
+        self
+    }
+
+    pub fn finish(&self, tail: &str) -> (String, Vec<Value>) {
+        let mut sql = self.sql.clone();
+        if !self.conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.conditions.join(" AND "));
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        (sql, self.values.clone())
+    }
+
+    pub async fn fetch_all(&self, pool: &sqlx::AnyPool, tail: &str) -> Result<Vec<AnyRow>> {
+        let (sql, values) = self.finish(tail);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for v in values {
+            query = match v {
+                Value::Text(s) => query.bind(s),
+                Value::Int(i) => query.bind(i),
+            };
+        }
+        Ok(query.fetch_all(pool).await?)
+    }
+}
+
+pub(crate) fn text(row: &AnyRow, column: &str) -> Result<String> {
+    Ok(row.try_get::<String, _>(column)?)
+}
+
+pub(crate) fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(column)?)
+}
+
+pub(crate) fn int(row: &AnyRow, column: &str) -> Result<i64> {
+    Ok(row.try_get::<i64, _>(column)?)
+}
+
+pub(crate) fn opt_int(row: &AnyRow, column: &str) -> Result<Option<i64>> {
+    Ok(row.try_get::<Option<i64>, _>(column)?)
+}
+
+pub(crate) fn opt_float(row: &AnyRow, column: &str) -> Result<Option<f64>> {
+    Ok(row.try_get::<Option<f64>, _>(column)?)
+}
+
+pub(crate) fn id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T> {
+    let s = text(row, column)?;
+    s.parse().map_err(|_| StoreError::Database(format!("column {column} holds a malformed id {s:?}")))
+}
+
+pub(crate) fn opt_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>> {
+    match opt_text(row, column)? {
+        None => Ok(None),
+        Some(s) => {
+            s.parse().map(Some).map_err(|_| StoreError::Database(format!("column {column} holds a malformed id {s:?}")))
+        }
+    }
+}
+
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T> {
+    let s = text(row, column)?;
+    serde_json::from_str(&s).map_err(|e| StoreError::Database(format!("column {column} holds malformed JSON: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain values serialise")
+}
+
+pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+    Ok(int(row, column)? != 0)
+}
