@@ -1,0 +1,234 @@
+//! Evaluations (reviews): create, save, submit, read, list.
+
+use super::{PageParams, parse_id, parse_time};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use plumbline_domain::access::{Permission, VendorScope, Viewer};
+use plumbline_domain::evaluation::{Answer, Evaluation, EvaluationKind, EvaluationStatus};
+use plumbline_domain::org::Role;
+use plumbline_domain::scoring::ScoringPolicy;
+use plumbline_domain::{ConversationId, EvaluationId, ScorecardVersionId};
+use plumbline_store::{EvaluationFilter, EvaluationVisibility, NewEvaluation, Page};
+use serde::{Deserialize, Serialize};
+
+/// An evaluation with its revision: send the revision back when saving, so two editors never
+/// overwrite each other silently.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EvaluationView {
+    #[serde(flatten)]
+    pub evaluation: Evaluation,
+    pub revision: i64,
+}
+
+/// Which evaluations a viewer may list, decided from the domain's rules.
+fn visibility(viewer: &Viewer) -> EvaluationVisibility {
+    match viewer.role {
+        Role::Admin | Role::QaLead | Role::VendorLead => {
+            EvaluationVisibility { vendor: viewer.vendor_scope(), author: None, agent: None }
+        }
+        Role::Reviewer => EvaluationVisibility { vendor: VendorScope::All, author: Some(viewer.user_id), agent: None },
+        Role::Agent => EvaluationVisibility {
+            vendor: viewer.vendor_scope(),
+            author: None,
+            agent: Some(viewer.agent_id.unwrap_or_default()),
+        },
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EvaluationQuery {
+    pub vendor_id: Option<String>,
+    pub team_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub reviewer_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub kind: Option<EvaluationKind>,
+    pub status: Option<EvaluationStatus>,
+    /// Created on or after: YYYY-MM-DD or Unix ms.
+    pub from: Option<String>,
+    /// Created before: YYYY-MM-DD or Unix ms.
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Evaluations you may see, newest first: your own as a reviewer, your vendor's as a
+/// vendor_lead, your conversations' submitted reviews as an agent.
+#[utoipa::path(get, path = "/api/v1/evaluations", tag = "evaluations", params(EvaluationQuery),
+    responses((status = 200, body = Page<Evaluation>), (status = 422, body = Problem)))]
+pub async fn list_evaluations(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    ApiQuery(q): ApiQuery<EvaluationQuery>,
+) -> ApiResult<Json<Page<Evaluation>>> {
+    let filter = EvaluationFilter {
+        vendor_id: parse_id("vendor_id", &q.vendor_id)?,
+        team_id: parse_id("team_id", &q.team_id)?,
+        agent_id: parse_id("agent_id", &q.agent_id)?,
+        reviewer_id: parse_id("reviewer_id", &q.reviewer_id)?,
+        conversation_id: parse_id("conversation_id", &q.conversation_id)?,
+        kind: q.kind,
+        status: q.status,
+        from: parse_time("from", &q.from)?,
+        to: parse_time("to", &q.to)?,
+    };
+    let page = PageParams { cursor: q.cursor, limit: q.limit }.request();
+    Ok(Json(state.store.list_evaluations(viewer.workspace_id, &visibility(&viewer), &filter, &page).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateEvaluation {
+    pub conversation_id: ConversationId,
+    pub scorecard_version_id: ScorecardVersionId,
+    /// `review` (default) or, for an agent on their own conversation, `self_review`.
+    pub kind: Option<EvaluationKind>,
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+    #[serde(default)]
+    pub overall_feedback: String,
+}
+
+/// Starts a review (a draft) of a conversation you may see.
+#[utoipa::path(post, path = "/api/v1/evaluations", tag = "evaluations", request_body = CreateEvaluation,
+    responses((status = 201, body = EvaluationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_evaluation(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    ApiJson(body): ApiJson<CreateEvaluation>,
+) -> ApiResult<(StatusCode, Json<EvaluationView>)> {
+    let kind = body.kind.unwrap_or(if viewer.role == Role::Agent {
+        EvaluationKind::SelfReview
+    } else {
+        EvaluationKind::Review
+    });
+    match kind {
+        EvaluationKind::Review if viewer.may(Permission::Evaluate) => {}
+        EvaluationKind::SelfReview if viewer.may(Permission::SelfReview) => {}
+        EvaluationKind::Review | EvaluationKind::SelfReview => {
+            return Err(ApiError::forbidden(format!("your role may not write a {}", kind.as_str())));
+        }
+        _ => {
+            return Err(ApiError::field(
+                "kind",
+                "calibration, calibrated and audit evaluations come from sessions and audits",
+            ));
+        }
+    }
+    let conversation =
+        state.store.get_conversation(viewer.workspace_id, viewer.vendor_scope(), body.conversation_id).await;
+    let visible = conversation.as_ref().is_ok_and(|c| viewer.may_read_conversation(c.vendor_id, c.agent_id));
+    if !visible {
+        return Err(ApiError::field("conversation_id", "there is no such conversation"));
+    }
+    let evaluation = state
+        .store
+        .create_evaluation(
+            viewer.workspace_id,
+            NewEvaluation {
+                conversation_id: body.conversation_id,
+                scorecard_version_id: body.scorecard_version_id,
+                reviewer_id: viewer.user_id,
+                kind,
+                answers: body.answers,
+                overall_feedback: body.overall_feedback,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(EvaluationView { evaluation, revision: 1 })))
+}
+
+async fn visible(state: &AppState, viewer: &Viewer, raw: &str) -> ApiResult<(Evaluation, i64)> {
+    let id: EvaluationId = super::path_id(raw)?;
+    let (evaluation, revision) = state.store.get_evaluation(viewer.workspace_id, id).await?;
+    let submitted = evaluation.status == EvaluationStatus::Submitted;
+    if !viewer.may_read_evaluation(
+        evaluation.reviewer_id,
+        evaluation.vendor_id,
+        evaluation.agent_id,
+        evaluation.kind,
+        submitted,
+    ) {
+        return Err(ApiError::not_found());
+    }
+    Ok((evaluation, revision))
+}
+
+/// One evaluation with its answers and score.
+#[utoipa::path(get, path = "/api/v1/evaluations/{id}", tag = "evaluations", params(("id" = String, Path)),
+    responses((status = 200, body = EvaluationView), (status = 404, body = Problem)))]
+pub async fn get_evaluation(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<EvaluationView>> {
+    let (evaluation, revision) = visible(&state, &viewer, &raw).await?;
+    Ok(Json(EvaluationView { evaluation, revision }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SaveEvaluation {
+    pub answers: Vec<Answer>,
+    #[serde(default)]
+    pub overall_feedback: String,
+    /// The revision you loaded; a save from an older one gets 409.
+    pub revision: Option<i64>,
+}
+
+/// Saves a draft (its author only).
+#[utoipa::path(put, path = "/api/v1/evaluations/{id}", tag = "evaluations", params(("id" = String, Path)), request_body = SaveEvaluation,
+    responses((status = 200, body = EvaluationView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn save_evaluation(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<SaveEvaluation>,
+) -> ApiResult<Json<EvaluationView>> {
+    let (evaluation, _) = visible(&state, &viewer, &raw).await?;
+    let (evaluation, revision) = state
+        .store
+        .save_evaluation(
+            viewer.workspace_id,
+            evaluation.id,
+            viewer.user_id,
+            body.revision,
+            &body.answers,
+            &body.overall_feedback,
+        )
+        .await?;
+    Ok(Json(EvaluationView { evaluation, revision }))
+}
+
+/// Deletes a draft (its author only).
+#[utoipa::path(delete, path = "/api/v1/evaluations/{id}", tag = "evaluations", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_evaluation(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (evaluation, _) = visible(&state, &viewer, &raw).await?;
+    state.store.delete_draft_evaluation(viewer.workspace_id, evaluation.id, viewer.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Submits a draft (its author only): every criterion must be answered; the score is computed
+/// with the workspace's policies. A second submit gets 409.
+#[utoipa::path(post, path = "/api/v1/evaluations/{id}/submit", tag = "evaluations", params(("id" = String, Path)),
+    responses((status = 200, body = EvaluationView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn submit_evaluation(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<EvaluationView>> {
+    let (evaluation, _) = visible(&state, &viewer, &raw).await?;
+    let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
+    let policy = ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy };
+    let evaluation = state.store.submit_evaluation(viewer.workspace_id, evaluation.id, viewer.user_id, policy).await?;
+    let (_, revision) = state.store.get_evaluation(viewer.workspace_id, evaluation.id).await?;
+    Ok(Json(EvaluationView { evaluation, revision }))
+}

@@ -1,0 +1,635 @@
+//! API tests through the real router (`Router::oneshot`), on both databases: the route walk
+//! (every operation of the OpenAPI document, as every role and as users of two vendors), sign-in
+//! with cookies and CSRF, imports, errors as problem documents, and the OpenAPI snapshot.
+
+use anyhow::{Result, ensure};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use plumbline_domain::conversation::{Channel, ConversationMetrics, ConversationRecord};
+use plumbline_domain::evaluation::{Answer, Choice, EvaluationKind};
+use plumbline_domain::org::Role;
+use plumbline_domain::scorecard::{CriterionInput, DefinitionInput, ScalePreset, ScorecardDefinition};
+use plumbline_domain::scoring::ScoringPolicy;
+use plumbline_server::{AppState, ServerConfig, auth};
+use plumbline_store::testing::TestDatabase;
+use plumbline_store::{NewEvaluation, NewUser};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tower::ServiceExt;
+
+plumbline_store::scenarios!(route_walk, sign_in_with_cookie_and_csrf, import_over_http, errors_name_the_field);
+
+struct TestApp {
+    _db: TestDatabase,
+    router: Router,
+    tokens: HashMap<&'static str, String>,
+    ids: HashMap<&'static str, String>,
+    /// Strings from vendor B that no user of vendor A may ever receive.
+    vendor_b_secrets: Vec<String>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    async fn new(db: TestDatabase) -> Result<TestApp> {
+        let store = db.store.clone();
+        let (ws, internal) = store.create_workspace("Acme", "Acme Support").await?;
+        let vendor_a = store.create_vendor(ws.id, "Alpha BPO").await?;
+        let vendor_b = store.create_vendor(ws.id, "Beta BPO").await?;
+        let team_b = store.create_team(ws.id, vendor_b.id, "Beta Team").await?;
+        let agent_a = store.create_agent(ws.id, vendor_a.id, None, "Alan Alpha", None).await?;
+        let agent_b = store.create_agent(ws.id, vendor_b.id, Some(team_b.id), "Bianca Beta", None).await?;
+        let hash = auth::hash_password(PASSWORD);
+        let mut users = HashMap::new();
+        let people: [(&str, Role, plumbline_domain::VendorId, Option<plumbline_domain::AgentId>); 9] = [
+            ("admin", Role::Admin, internal.id, None),
+            ("qa_lead", Role::QaLead, internal.id, None),
+            ("reviewer", Role::Reviewer, internal.id, None),
+            ("reviewer_a", Role::Reviewer, vendor_a.id, None),
+            ("vendor_lead_a", Role::VendorLead, vendor_a.id, None),
+            ("agent_a", Role::Agent, vendor_a.id, Some(agent_a.id)),
+            ("vendor_lead_b", Role::VendorLead, vendor_b.id, None),
+            ("reviewer_b", Role::Reviewer, vendor_b.id, None),
+            ("agent_b", Role::Agent, vendor_b.id, Some(agent_b.id)),
+        ];
+        let mut tokens = HashMap::new();
+        for (key, role, vendor, agent) in people {
+            let user = store
+                .create_user(
+                    ws.id,
+                    NewUser {
+                        vendor_id: vendor,
+                        email: format!("{}@example.test", key.replace('_', "-")),
+                        name: key.to_string(),
+                        role,
+                        password_hash: hash.clone(),
+                        agent_id: agent,
+                    },
+                )
+                .await?;
+            let secret = auth::new_secret();
+            store.create_token(user.id, "tests", &auth::digest(&secret)).await?;
+            tokens.insert(key, secret);
+            users.insert(key, user);
+        }
+        let definition = ScorecardDefinition::parse(DefinitionInput {
+            groups: vec![],
+            criteria: vec![CriterionInput {
+                id: None,
+                group: None,
+                title: "Tone".into(),
+                description: String::new(),
+                weight: None,
+                preset: Some(ScalePreset::FivePoint),
+                options: None,
+                na_allowed: false,
+                critical: false,
+                guidelines: String::new(),
+            }],
+        })
+        .expect("valid");
+        let (card, v1) = store.create_scorecard(ws.id, "Support", "", &definition).await?;
+        let version = store.activate_version(ws.id, v1.id).await?;
+        let record = |external: &str, vendor: &str, agent: &str| ConversationRecord {
+            external_id: external.into(),
+            channel: Channel::Email,
+            agent: Some(agent.into()),
+            team: None,
+            vendor: Some(vendor.into()),
+            started_at: 1_767_225_600_000,
+            subject: format!("subject of {external}"),
+            transcript: vec![],
+            tags: vec![],
+            metrics: ConversationMetrics::default(),
+        };
+        let (conv_b, _) = store.put_conversation(ws.id, &record("SECRET-B-CONV", "Beta BPO", "Bianca Beta")).await?;
+        store.put_conversation(ws.id, &record("A-CONV", "Alpha BPO", "Alan Alpha")).await?;
+        let answers = vec![Answer {
+            criterion_id: version.definition.criteria[0].id,
+            choice: Choice::Option(1),
+            comment: "B's comment".into(),
+        }];
+        let new = NewEvaluation {
+            conversation_id: conv_b.id,
+            scorecard_version_id: version.id,
+            reviewer_id: users["reviewer_b"].id,
+            kind: EvaluationKind::Review,
+            answers,
+            overall_feedback: "SECRET-B-FEEDBACK".into(),
+        };
+        let submitted = store.create_evaluation(ws.id, new.clone()).await?;
+        store.submit_evaluation(ws.id, submitted.id, users["reviewer_b"].id, ScoringPolicy::default()).await?;
+        let draft = store.create_evaluation(ws.id, new).await?;
+        let spare = auth::new_secret();
+        let spare_token = store.create_token(users["reviewer_b"].id, "spare", &auth::digest(&spare)).await?;
+
+        let ids = HashMap::from([
+            ("user", users["reviewer_b"].id.to_string()),
+            ("vendor", vendor_b.id.to_string()),
+            ("agent", agent_b.id.to_string()),
+            ("scorecard", card.id.to_string()),
+            ("version", version.id.to_string()),
+            ("criterion", version.definition.criteria[0].id.to_string()),
+            ("conversation", conv_b.id.to_string()),
+            ("evaluation", submitted.id.to_string()),
+            ("draft", draft.id.to_string()),
+            ("token", spare_token.id.to_string()),
+        ]);
+        let vendor_b_secrets = vec![
+            vendor_b.id.to_string(),
+            "Beta BPO".into(),
+            "Beta Team".into(),
+            "Bianca Beta".into(),
+            "SECRET-B-CONV".into(),
+            "SECRET-B-FEEDBACK".into(),
+            "reviewer-b@example.test".into(),
+            conv_b.id.to_string(),
+        ];
+        let router = plumbline_server::app(AppState::new(store, ServerConfig::default()));
+        Ok(TestApp { _db: db, router, tokens, ids, vendor_b_secrets })
+    }
+
+    async fn send(&self, request: Request<Body>) -> Result<Reply> {
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok(Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() })
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        caller: Option<&str>,
+        body: Option<Body>,
+        content_type: &str,
+    ) -> Result<Reply> {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(caller) = caller {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {}", self.tokens[caller]));
+        }
+        let body = match body {
+            Some(b) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                b
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body)?).await
+    }
+
+    async fn json(&self, method: Method, uri: &str, caller: Option<&str>, body: Value) -> Result<Reply> {
+        self.call(method, uri, caller, Some(Body::from(body.to_string())), "application/json").await
+    }
+}
+
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix} {}", UNIQUE.fetch_add(1, Ordering::SeqCst))
+}
+
+const CALLERS: [&str; 7] = ["admin", "qa_lead", "reviewer", "reviewer_a", "vendor_lead_a", "agent_a", "vendor_lead_b"];
+const ALL: &[&str] = &CALLERS;
+
+/// One operation of the walk: who may use it (on vendor B's objects) and a valid body.
+struct Operation {
+    method: Method,
+    path: &'static str,
+    allowed: &'static [&'static str],
+    body: fn(&TestApp) -> Option<(String, &'static str)>,
+}
+
+fn none(_: &TestApp) -> Option<(String, &'static str)> {
+    None
+}
+
+fn operations() -> Vec<Operation> {
+    use Method as M;
+    let op =
+        |method: Method,
+         path: &'static str,
+         allowed: &'static [&'static str],
+         body: fn(&TestApp) -> Option<(String, &'static str)>| Operation { method, path, allowed, body };
+    let j = |v: Value| Some((v.to_string(), "application/json"));
+    let _ = j;
+    vec![
+        op(M::POST, "/api/v1/logout", ALL, none),
+        op(M::GET, "/api/v1/me", ALL, none),
+        op(M::GET, "/api/v1/tokens", ALL, none),
+        op(M::POST, "/api/v1/tokens", ALL, |_| Some((json!({"name": "walk"}).to_string(), "application/json"))),
+        op(M::DELETE, "/api/v1/tokens/{token}", &[], none),
+        op(M::GET, "/api/v1/users", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+        op(M::POST, "/api/v1/users", &["admin"], |_| {
+            Some((json!({"email": format!("{}@example.test", unique("new").replace(' ', "")), "name": "New", "role": "reviewer", "password": "a long password"}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/users/{user}", &["admin", "qa_lead", "vendor_lead_b"], none),
+        op(M::PATCH, "/api/v1/users/{user}", &["admin"], |_| {
+            Some((json!({"role": "reviewer"}).to_string(), "application/json"))
+        }),
+        op(M::PUT, "/api/v1/users/{user}/password", &["admin"], |_| {
+            Some((json!({"password": "another long one"}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/vendors", ALL, none),
+        op(M::POST, "/api/v1/vendors", &["admin"], |_| {
+            Some((json!({"name": unique("Vendor")}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/vendors/{vendor}", &["admin", "qa_lead", "reviewer", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/teams", ALL, none),
+        op(M::POST, "/api/v1/teams", &["admin"], |_| {
+            Some((json!({"name": unique("Team")}).to_string(), "application/json"))
+        }),
+        op(
+            M::GET,
+            "/api/v1/agents",
+            &["admin", "qa_lead", "reviewer", "reviewer_a", "vendor_lead_a", "vendor_lead_b"],
+            none,
+        ),
+        op(M::POST, "/api/v1/agents", &["admin", "qa_lead"], |_| {
+            Some((json!({"name": unique("Agent")}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/agents/{agent}", &["admin", "qa_lead", "reviewer", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/settings", ALL, none),
+        op(M::PUT, "/api/v1/settings", &["admin"], |_| {
+            Some((json!({"na_policy": "exclude", "auto_fail_policy": "zero", "bands": {"excellent": 80.0, "good": 70.0}, "tolerance_points": 5.0}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/scale-presets", ALL, none),
+        op(M::GET, "/api/v1/scorecards", ALL, none),
+        op(M::POST, "/api/v1/scorecards", &["admin", "qa_lead"], |_| {
+            Some((
+                json!({"name": unique("Card"), "definition": {"criteria": [{"title": "Tone", "preset": "binary"}]}})
+                    .to_string(),
+                "application/json",
+            ))
+        }),
+        op(M::GET, "/api/v1/scorecards/{scorecard}", ALL, none),
+        op(M::GET, "/api/v1/scorecards/{scorecard}/versions", ALL, none),
+        op(M::POST, "/api/v1/scorecards/{scorecard}/versions", &["admin", "qa_lead"], |_| {
+            Some((
+                json!({"definition": {"criteria": [{"title": "Tone", "preset": "five_point"}]}}).to_string(),
+                "application/json",
+            ))
+        }),
+        op(M::GET, "/api/v1/scorecards/{scorecard}/versions/{version}", ALL, none),
+        op(M::PUT, "/api/v1/scorecards/{scorecard}/versions/{version}", &["admin", "qa_lead"], |_| {
+            Some((
+                json!({"definition": {"criteria": [{"title": "Tone", "preset": "five_point"}]}}).to_string(),
+                "application/json",
+            ))
+        }),
+        op(M::POST, "/api/v1/scorecards/{scorecard}/versions/{version}/activate", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/conversations", ALL, none),
+        op(M::POST, "/api/v1/conversations", &["admin", "qa_lead"], |_| {
+            Some((json!({"external_id": unique("NEW"), "channel": "chat", "vendor": "Beta BPO", "agent": "Bianca Beta", "started_at": 1_767_225_600_000i64}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/conversations/{conversation}", &["admin", "qa_lead", "reviewer", "vendor_lead_b"], none),
+        op(M::POST, "/api/v1/conversations/import", &["admin", "qa_lead"], |_| {
+            Some((
+                format!(
+                    "external_id,channel,started_at,vendor\n{},phone,2026-01-05,Beta BPO\n",
+                    unique("IMP").replace(' ', "-")
+                ),
+                "text/csv",
+            ))
+        }),
+        op(M::GET, "/api/v1/evaluations", ALL, none),
+        op(M::POST, "/api/v1/evaluations", &["admin", "qa_lead", "reviewer", "vendor_lead_b"], |app| {
+            Some((json!({"conversation_id": app.ids["conversation"], "scorecard_version_id": app.ids["version"], "kind": "review"}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/evaluations/{evaluation}", &["admin", "qa_lead", "vendor_lead_b"], none),
+        op(M::PUT, "/api/v1/evaluations/{draft}", &[], |app| {
+            Some((
+                json!({"answers": [{"criterion_id": app.ids["criterion"], "choice": {"option": 0}}]}).to_string(),
+                "application/json",
+            ))
+        }),
+        op(M::DELETE, "/api/v1/evaluations/{draft}", &[], none),
+        op(M::POST, "/api/v1/evaluations/{draft}/submit", &[], none),
+        op(M::GET, "/api/v1/reports/iqs", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+    ]
+}
+
+fn fill(app: &TestApp, template: &str) -> String {
+    let mut path = template.to_string();
+    for (key, value) in &app.ids {
+        path = path.replace(&format!("{{{key}}}"), value);
+    }
+    path
+}
+
+/// The OpenAPI path of a walk template: `{user}` -> `{id}` and so on.
+fn openapi_shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for ch in path.chars() {
+        match ch {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if in_param => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+async fn route_walk(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    let ops = operations();
+
+    // Every operation of the document is walked (login is the one public route).
+    let doc = serde_json::to_value(plumbline_server::openapi_document())?;
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys() {
+            documented.push((method.to_uppercase(), openapi_shape(path)));
+        }
+    }
+    let walked: Vec<(String, String)> = ops.iter().map(|o| (o.method.to_string(), openapi_shape(o.path))).collect();
+    for d in &documented {
+        ensure!(walked.contains(d) || d.1 == "/api/v1/login", "the walk misses {d:?}");
+    }
+
+    let mut checked = 0;
+    for op in &ops {
+        let uri = fill(&app, op.path);
+        // No credentials: 401, always.
+        let body = (op.body)(&app);
+        let anonymous = app
+            .call(
+                op.method.clone(),
+                &uri,
+                None,
+                body.clone().map(|(b, _)| Body::from(b)),
+                body.as_ref().map_or("application/json", |b| b.1),
+            )
+            .await?;
+        ensure!(
+            anonymous.status == StatusCode::UNAUTHORIZED,
+            "{} {} without credentials gave {}",
+            op.method,
+            op.path,
+            anonymous.status
+        );
+        for caller in CALLERS {
+            let body = (op.body)(&app);
+            let content_type = body.as_ref().map_or("application/json", |b| b.1);
+            let reply =
+                app.call(op.method.clone(), &uri, Some(caller), body.map(|(b, _)| Body::from(b)), content_type).await?;
+            let status = reply.status;
+            ensure!(!status.is_server_error(), "{} {} as {caller}: {status} {}", op.method, op.path, reply.text);
+            if op.allowed.contains(&caller) {
+                ensure!(
+                    !matches!(
+                        status,
+                        StatusCode::UNAUTHORIZED
+                            | StatusCode::FORBIDDEN
+                            | StatusCode::NOT_FOUND
+                            | StatusCode::UNPROCESSABLE_ENTITY
+                    ),
+                    "{} {} as {caller} should be allowed, got {status}: {}",
+                    op.method,
+                    op.path,
+                    reply.text
+                );
+            } else {
+                ensure!(
+                    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY),
+                    "{} {} as {caller} should be refused, got {status}: {}",
+                    op.method,
+                    op.path,
+                    reply.text
+                );
+            }
+            if !status.is_success() {
+                ensure!(
+                    reply.headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json"),
+                    "{} {} as {caller}: an error must be a problem document",
+                    op.method,
+                    op.path
+                );
+            }
+            if caller.ends_with("_a") {
+                for secret in &app.vendor_b_secrets {
+                    ensure!(
+                        !reply.text.contains(secret.as_str()),
+                        "{} {} as {caller} leaked {secret:?}: {}",
+                        op.method,
+                        op.path,
+                        reply.text
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    eprintln!("route walk: {} operations x {} callers = {checked} requests", ops.len(), CALLERS.len());
+    Ok(())
+}
+
+async fn sign_in_with_cookie_and_csrf(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    let wrong = app
+        .json(Method::POST, "/api/v1/login", None, json!({"email": "admin@example.test", "password": "nope"}))
+        .await?;
+    ensure!(wrong.status == StatusCode::UNAUTHORIZED);
+    let ok = app
+        .json(Method::POST, "/api/v1/login", None, json!({"email": "ADMIN@example.test", "password": PASSWORD}))
+        .await?;
+    ensure!(ok.status == StatusCode::OK, "{}", ok.text);
+    let cookie = ok.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    ensure!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"), "{cookie}");
+    let csrf = ok.json()["csrf_token"].as_str().unwrap_or_default().to_string();
+    let session = cookie.split(';').next().unwrap_or_default().to_string();
+
+    let with_cookie = |method: Method, uri: &str, csrf: Option<&str>| {
+        let mut r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::COOKIE, &session)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = csrf {
+            r = r.header("x-csrf-token", c);
+        }
+        r.body(Body::from(json!({"name": "from the browser"}).to_string())).expect("request")
+    };
+    ensure!(app.send(with_cookie(Method::GET, "/api/v1/me", None)).await?.status == StatusCode::OK);
+    ensure!(
+        app.send(with_cookie(Method::POST, "/api/v1/tokens", None)).await?.status == StatusCode::FORBIDDEN,
+        "CSRF is checked"
+    );
+    ensure!(
+        app.send(with_cookie(Method::POST, "/api/v1/tokens", Some("wrong"))).await?.status == StatusCode::FORBIDDEN
+    );
+    ensure!(app.send(with_cookie(Method::POST, "/api/v1/tokens", Some(&csrf))).await?.status == StatusCode::CREATED);
+
+    // Behind a TLS proxy the cookie is Secure.
+    let tls = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-proto", "https")
+                .body(Body::from(json!({"email": "qa-lead@example.test", "password": PASSWORD}).to_string()))?,
+        )
+        .await?;
+    ensure!(tls.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("; Secure")));
+
+    // The pages: the login form sets a CSRF cookie; home needs a session.
+    let home = app.send(Request::builder().uri("/").body(Body::empty())?).await?;
+    ensure!(home.status == StatusCode::SEE_OTHER && home.headers[header::LOCATION] == "/login");
+    let page = app.send(Request::builder().uri("/").header(header::COOKIE, &session).body(Body::empty())?).await?;
+    ensure!(page.status == StatusCode::OK && page.text.contains("My work"), "{}", page.text);
+
+    // Failed sign-ins are limited.
+    for _ in 0..10 {
+        app.json(Method::POST, "/api/v1/login", None, json!({"email": "reviewer@example.test", "password": "wrong"}))
+            .await?;
+    }
+    let limited = app
+        .json(Method::POST, "/api/v1/login", None, json!({"email": "reviewer@example.test", "password": PASSWORD}))
+        .await?;
+    ensure!(limited.status == StatusCode::TOO_MANY_REQUESTS && limited.headers.contains_key(header::RETRY_AFTER));
+    Ok(())
+}
+
+async fn import_over_http(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    let csv = "external_id,channel,agent,team,vendor,started_at,subject,csat\n\
+               IMP-1,chat,New Agent,New Team,Alpha BPO,2026-02-01T10:00:00Z,Where is my parcel,5\n\
+               IMP-2,email,Alan Alpha,,Alpha BPO,2026-02-02,Refund,4\n";
+    let post = |body: &'static str, ct: &'static str| {
+        app.call(Method::POST, "/api/v1/conversations/import", Some("qa_lead"), Some(Body::from(body)), ct)
+    };
+    let first = post(csv, "text/csv").await?;
+    ensure!(first.status == StatusCode::OK, "{}", first.text);
+    let summary = first.json();
+    ensure!(
+        summary["created"] == 2
+            && summary["agents_created"] == json!(["New Agent"])
+            && summary["teams_created"] == json!(["New Team"]),
+        "{summary}"
+    );
+    let again = post(csv, "text/csv; charset=utf-8").await?.json();
+    ensure!(again["created"] == 0 && again["updated"] == 2, "re-import updates: {again}");
+
+    let bad = "external_id,channel,started_at,csat\nIMP-3,chat,2026-02-01,5\nIMP-4,fax,2026-02-01,9\n";
+    let refused = post(bad, "text/csv").await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    let rows = refused.json()["rows"].clone();
+    ensure!(rows.as_array().is_some_and(|r| r.iter().any(|p| p["line"] == 3 && p["field"] == "channel")), "{rows}");
+    let list = app.call(Method::GET, "/api/v1/conversations?limit=500", Some("admin"), None, "").await?.json();
+    ensure!(!list.to_string().contains("IMP-3"), "nothing of a refused import is kept");
+
+    let jsonl = "{\"external_id\":\"J-1\",\"channel\":\"phone\",\"started_at\":\"2026-03-01T08:00:00Z\",\"transcript\":[{\"author\":\"customer\",\"text\":\"<script>alert(1)</script>\"}]}\n";
+    let ok = app
+        .call(
+            Method::POST,
+            "/api/v1/conversations/import?format=jsonl",
+            Some("admin"),
+            Some(Body::from(jsonl)),
+            "application/octet-stream",
+        )
+        .await?;
+    ensure!(ok.status == StatusCode::OK && ok.json()["created"] == 1, "{}", ok.text);
+    let unknown = post(csv, "application/pdf").await?;
+    ensure!(unknown.status == StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A vendor's own users never import.
+    ensure!(post(csv, "text/csv").await.is_ok());
+    let as_lead = app
+        .call(Method::POST, "/api/v1/conversations/import", Some("vendor_lead_a"), Some(Body::from(csv)), "text/csv")
+        .await?;
+    ensure!(as_lead.status == StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+async fn errors_name_the_field(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    let bad_choice = json!({
+        "conversation_id": app.ids["conversation"], "scorecard_version_id": app.ids["version"],
+        "answers": [{"criterion_id": app.ids["criterion"], "choice": {"option": 9}}]
+    });
+    let reply = app.json(Method::POST, "/api/v1/evaluations", Some("qa_lead"), bad_choice).await?;
+    ensure!(
+        reply.status == StatusCode::UNPROCESSABLE_ENTITY && reply.json()["errors"][0]["field"] == "answers[0].choice",
+        "{}",
+        reply.text
+    );
+    let wrong_type =
+        app.json(Method::POST, "/api/v1/evaluations", Some("qa_lead"), json!({"conversation_id": 5})).await?;
+    ensure!(
+        wrong_type.status == StatusCode::UNPROCESSABLE_ENTITY
+            && wrong_type.json()["errors"][0]["field"] == "conversation_id",
+        "{}",
+        wrong_type.text
+    );
+    let broken = app
+        .call(Method::POST, "/api/v1/tokens", Some("admin"), Some(Body::from("{\"name\": ")), "application/json")
+        .await?;
+    ensure!(
+        broken.status == StatusCode::BAD_REQUEST && broken.headers[header::CONTENT_TYPE] == "application/problem+json"
+    );
+    let bad_card = app
+        .json(
+            Method::POST,
+            "/api/v1/scorecards",
+            Some("admin"),
+            json!({"name": "X", "definition": {"criteria": [{"title": "", "weight": -2, "preset": "binary"}]}}),
+        )
+        .await?;
+    let fields: Vec<String> = bad_card.json()["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["field"].as_str().map(str::to_string))
+        .collect();
+    ensure!(
+        fields.contains(&"definition.criteria[0].title".to_string())
+            && fields.contains(&"definition.criteria[0].weight".to_string()),
+        "{fields:?}"
+    );
+    let bad_date = app.call(Method::GET, "/api/v1/conversations?from=yesterday", Some("admin"), None, "").await?;
+    ensure!(bad_date.status == StatusCode::UNPROCESSABLE_ENTITY && bad_date.json()["errors"][0]["field"] == "from");
+    let huge = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some("admin"),
+            Some(Body::from(vec![b' '; 3 * 1024 * 1024])),
+            "application/json",
+        )
+        .await?;
+    ensure!(huge.status == StatusCode::PAYLOAD_TOO_LARGE, "{}", huge.status);
+    let health = app.send(Request::builder().uri("/readyz").body(Body::empty())?).await?;
+    ensure!(health.status == StatusCode::OK);
+    Ok(())
+}
+
+#[test]
+fn openapi_document_is_stable() {
+    let doc = serde_json::to_value(plumbline_server::openapi_document()).expect("serialises");
+    assert_eq!(doc["openapi"], "3.1.0");
+    insta::assert_json_snapshot!("openapi", doc);
+}
