@@ -5,6 +5,7 @@
 //! whole workspace (internal graders review the BPO partners' conversations). Something a user
 //! may not see answers "not found", never "forbidden", so existence does not leak.
 
+use crate::calibration::{CalibrationSession, SessionMode, SessionStatus};
 use crate::org::Role;
 use crate::{AgentId, UserId, VendorId, WorkspaceId};
 
@@ -86,26 +87,42 @@ impl Viewer {
         }
     }
 
-    /// Whether the viewer may read an evaluation written by `reviewer` on a conversation of
-    /// `vendor` handled by `agent`, of the given kind and status.
-    pub fn may_read_evaluation(
-        &self,
-        reviewer: UserId,
-        vendor: VendorId,
-        agent: Option<AgentId>,
-        kind: crate::evaluation::EvaluationKind,
-        submitted: bool,
-    ) -> bool {
-        if reviewer == self.user_id {
+    /// Whether the viewer may read an evaluation. A participant's task in a calibration session
+    /// is its author's and the calibrators' only (others see it through the session, once the
+    /// blind rules allow); everything else follows the vendor scope and the role.
+    pub fn may_read_evaluation(&self, evaluation: &crate::evaluation::Evaluation) -> bool {
+        if evaluation.reviewer_id == self.user_id {
             return true;
         }
-        if !self.vendor_scope().allows(vendor) {
+        if evaluation.calibration_session_id.is_some() && !self.may(Permission::Calibrate) {
             return false;
         }
+        if !self.vendor_scope().allows(evaluation.vendor_id) {
+            return false;
+        }
+        let submitted = evaluation.status == crate::evaluation::EvaluationStatus::Submitted;
         match self.role {
             Role::Admin | Role::QaLead | Role::VendorLead => true,
             Role::Reviewer => false,
-            Role::Agent => submitted && kind.counts_in_iqs() && agent.is_some() && agent == self.agent_id,
+            Role::Agent => {
+                submitted
+                    && evaluation.kind.counts_in_iqs()
+                    && evaluation.agent_id.is_some()
+                    && evaluation.agent_id == self.agent_id
+            }
+        }
+    }
+
+    /// How the viewer stands to a calibration session: facilitators (the session's facilitator,
+    /// admins and qa_leads) see everything; participants see the session unless it is hidden
+    /// from them; anyone else does not know it exists.
+    pub fn session_role(&self, session: &CalibrationSession, is_participant: bool) -> SessionRole {
+        if session.facilitator_id == self.user_id || self.may(Permission::Calibrate) {
+            SessionRole::Facilitator
+        } else if is_participant && session.mode != SessionMode::Hidden {
+            SessionRole::Participant
+        } else {
+            SessionRole::Outsider
         }
     }
 
@@ -115,5 +132,31 @@ impl Viewer {
             return self.vendor_scope().allows(vendor) && agent.is_some() && agent == self.agent_id;
         }
         self.vendor_scope().allows(vendor)
+    }
+}
+
+/// A viewer's relation to one calibration session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionRole {
+    Facilitator,
+    Participant,
+    /// Not related, or a participant of a hidden session: the session answers 404.
+    Outsider,
+}
+
+impl SessionRole {
+    /// Whether this viewer may see other participants' answers, comments and scores (and any
+    /// count derived from them). Blind: a participant only after they submitted all their scores
+    /// and the facilitator revealed. Open: at any time. Hidden: never.
+    pub fn sees_others_work(self, session: &CalibrationSession, submitted_all_own: bool) -> bool {
+        match self {
+            SessionRole::Facilitator => true,
+            SessionRole::Outsider => false,
+            SessionRole::Participant => match session.mode {
+                SessionMode::Open => true,
+                SessionMode::Hidden => false,
+                SessionMode::Blind => submitted_all_own && session.status != SessionStatus::Scoring,
+            },
+        }
     }
 }

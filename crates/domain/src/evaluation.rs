@@ -101,6 +101,10 @@ pub struct Evaluation {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub submitted_at: Option<Millis>,
+    /// The calibration session this evaluation is a participant's task in. Never serialised:
+    /// a hidden-mode task must look exactly like an ordinary review to its author.
+    #[serde(skip)]
+    pub calibration_session_id: Option<crate::CalibrationId>,
 }
 
 pub const MAX_COMMENT: usize = 20_000;

@@ -53,4 +53,7 @@ id_type!(
     ConversationId,
     EvaluationId,
     TokenId,
+    CalibrationId,
+    DecisionId,
+    ActionItemId,
 );

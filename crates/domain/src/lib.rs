@@ -1,17 +1,19 @@
 //! Plumbline's domain: the organisation (workspaces, vendors, teams, agents, users and roles),
-//! scorecards with immutable versions, conversations, evaluations, scoring (DESIGN §3) and the
-//! access rules (DESIGN §1).
+//! scorecards with immutable versions, conversations, evaluations, scoring (DESIGN §3), calibration
+//! sessions and alignment (DESIGN §4 and §5), and the access rules (DESIGN §1).
 //!
 //! Nothing here does I/O. Storage and HTTP parse their input into these types and call these
 //! functions; a formula or a permission rule lives here once.
 
 pub mod access;
+pub mod calibration;
 pub mod conversation;
 pub mod evaluation;
 pub mod ids;
 pub mod org;
 pub mod scorecard;
 pub mod scoring;
+pub mod time;
 
 pub use ids::*;
 

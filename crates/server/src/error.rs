@@ -16,6 +16,16 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     pub rows: Vec<RowProblem>,
     pub retry_after: Option<u64>,
+    pub current: Option<CurrentRevision>,
+}
+
+/// On 409 for a stale save: the revision that is current now, who saved it and when.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CurrentRevision {
+    pub revision: i64,
+    pub updated_by: Option<String>,
+    /// Unix milliseconds.
+    pub updated_at: i64,
 }
 
 /// An RFC 9457 problem document.
@@ -33,11 +43,14 @@ pub struct Problem {
     /// For imports: each bad row, with line, field and reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<RowProblem>,
+    /// For a save based on a stale revision: what is current now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentRevision>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, title, detail: detail.into(), errors: Vec::new(), rows: Vec::new(), retry_after: None }
+        Self { status, title, detail: detail.into(), errors: Vec::new(), rows: Vec::new(), retry_after: None, current: None }
     }
     pub fn unauthenticated() -> Self {
         Self::new(
@@ -78,6 +91,15 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(detail) => ApiError::conflict(detail),
             StoreError::Duplicate(what) => ApiError::conflict(format!("{what} already exists")),
             StoreError::Invalid(errors) => ApiError::invalid(errors),
+            StoreError::Stale { current_revision, updated_by, updated_at } => {
+                let who = updated_by.clone().unwrap_or_else(|| "someone".into());
+                Self {
+                    current: Some(CurrentRevision { revision: current_revision, updated_by, updated_at }),
+                    ..ApiError::conflict(format!(
+                        "{who} saved revision {current_revision} after the one you loaded; nothing was overwritten. Reload, reapply your change and save again"
+                    ))
+                }
+            }
             StoreError::Database(_) => ApiError::internal(e),
         }
     }
@@ -109,6 +131,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             errors: self.errors,
             rows: self.rows,
+            current: self.current,
         };
         let body = serde_json::to_value(&problem).unwrap_or_default();
         let mut response = (self.status, body.to_string()).into_response();

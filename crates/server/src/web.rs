@@ -190,18 +190,7 @@ async fn logout(
 }
 
 fn date(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    plumbline_domain::time::Date::of(ms).to_string()
 }
 
 /// "My work": what the signed-in user has to do.
@@ -212,6 +201,7 @@ async fn home(State(state): State<AppState>, page: PageAuth) -> Result<Markup, P
         vendor: plumbline_domain::access::VendorScope::All,
         author: Some(viewer.user_id),
         agent: None,
+        calibration_tasks_of_others: None,
     };
     let drafts = state
         .store
@@ -248,6 +238,7 @@ async fn home(State(state): State<AppState>, page: PageAuth) -> Result<Markup, P
             vendor: viewer.vendor_scope(),
             author: None,
             agent: Some(viewer.agent_id.unwrap_or_default()),
+            calibration_tasks_of_others: Some(viewer.user_id),
         };
         state
             .store

@@ -4,6 +4,7 @@
 use crate::sql::{self, Select, Value};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
 use plumbline_domain::access::VendorScope;
+use plumbline_domain::calibration::SessionStatus;
 use plumbline_domain::evaluation::{Answer, Choice, Evaluation, EvaluationKind, EvaluationStatus, check_answers};
 use plumbline_domain::scorecard::{FieldError, VersionStatus};
 use plumbline_domain::scoring::{EvaluationScore, ScoringPolicy, score_evaluation};
@@ -31,6 +32,9 @@ pub struct EvaluationVisibility {
     pub author: Option<UserId>,
     /// Only submitted, IQS-counting evaluations of this agent's conversations (agents).
     pub agent: Option<AgentId>,
+    /// Other people's calibration tasks are listed only for calibrators (admins, qa_leads);
+    /// everyone else sees their own and none of anyone else's.
+    pub calibration_tasks_of_others: Option<UserId>,
 }
 
 /// Filters for the evaluation list.
@@ -53,7 +57,7 @@ pub const MAX_FEEDBACK: usize = 50_000;
 
 const EVALUATION_COLUMNS: &str = "id, conversation_id, scorecard_version_id, reviewer_id, kind, status, overall_feedback, \
      vendor_id, team_id, agent_id, score, earned, possible, critical_failed, critical_failures, revision, created_at, \
-     updated_at, submitted_at";
+     updated_at, submitted_at, calibration_session_id";
 
 fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)> {
     let kind = sql::text(row, "kind")?;
@@ -90,6 +94,7 @@ fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)
             created_at: sql::int(row, "created_at")?,
             updated_at: sql::int(row, "updated_at")?,
             submitted_at: sql::opt_int(row, "submitted_at")?,
+            calibration_session_id: sql::opt_id(row, "calibration_session_id")?,
         },
         sql::int(row, "revision")?,
     ))
@@ -103,7 +108,7 @@ fn check_feedback(feedback: &str) -> Vec<FieldError> {
     }
 }
 
-async fn write_answers(
+pub(crate) async fn write_answers(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     id: EvaluationId,
     answers: &[Answer],
@@ -237,29 +242,41 @@ impl Store {
         expected_revision: Option<i64>,
         answers: &[Answer],
         overall_feedback: &str,
+        policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
         let (current, revision) = self.get_evaluation(workspace, id).await?;
         if current.reviewer_id != author {
             return Err(StoreError::NotFound);
         }
-        if current.status != EvaluationStatus::Draft {
+        self.check_task_open(&current).await?;
+        // A calibration participant may change a submitted score until the reveal.
+        let resubmit = current.status == EvaluationStatus::Submitted && current.kind == EvaluationKind::Calibration;
+        if current.status != EvaluationStatus::Draft && !resubmit {
             return Err(StoreError::Conflict("the evaluation is submitted and can no longer change".into()));
         }
         let version = self.get_version(workspace, current.scorecard_version_id).await?;
-        let mut errors = check_answers(&version.definition, answers, false);
+        let mut errors = check_answers(&version.definition, answers, resubmit);
         errors.extend(check_feedback(overall_feedback));
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
+        let result = resubmit.then(|| score_evaluation(&version.definition, answers, policy));
         let mut tx = self.write().await?;
         let done = sqlx::query(
-            "UPDATE evaluations SET overall_feedback = $1, revision = revision + 1, updated_at = $2
-             WHERE id = $3 AND status = 'draft' AND revision = $4",
+            "UPDATE evaluations SET overall_feedback = $1, revision = revision + 1, updated_at = $2,
+                 score = COALESCE($5, score), earned = COALESCE($6, earned), possible = COALESCE($7, possible),
+                 critical_failed = COALESCE($8, critical_failed), critical_failures = COALESCE($9, critical_failures)
+             WHERE id = $3 AND revision = $4",
         )
         .bind(overall_feedback)
         .bind(now_millis())
         .bind(id.to_string())
         .bind(expected_revision.unwrap_or(revision))
+        .bind(result.as_ref().and_then(|r| r.score))
+        .bind(result.as_ref().map(|r| r.earned))
+        .bind(result.as_ref().map(|r| r.possible))
+        .bind(result.as_ref().map(|r| i64::from(r.critical_failed)))
+        .bind(result.as_ref().map(|r| sql::to_json(&r.critical_failures)))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -270,6 +287,18 @@ impl Store {
         write_answers(&mut tx, id, answers).await?;
         tx.commit().await?;
         self.get_evaluation(workspace, id).await
+    }
+
+    /// A task of a calibration session changes only while the session is scoring. The refusal
+    /// of a hidden-mode task reads like any closed review's.
+    async fn check_task_open(&self, evaluation: &Evaluation) -> Result<()> {
+        match self.task_session_status(evaluation).await? {
+            None | Some(SessionStatus::Scoring) => Ok(()),
+            Some(_) if evaluation.kind == EvaluationKind::Calibration => Err(StoreError::Conflict(
+                "the session's scores were revealed (or the session is closed); scores can no longer change".into(),
+            )),
+            Some(_) => Err(StoreError::Conflict("this review was closed and can no longer change".into())),
+        }
     }
 
     /// Submits a draft: every criterion must be answered; the score is computed and stored
@@ -288,6 +317,7 @@ impl Store {
         if current.status != EvaluationStatus::Draft {
             return Err(StoreError::Conflict("the evaluation is already submitted".into()));
         }
+        self.check_task_open(&current).await?;
         let version = self.get_version(workspace, current.scorecard_version_id).await?;
         let errors = check_answers(&version.definition, &current.answers, true);
         if !errors.is_empty() {
@@ -325,6 +355,16 @@ impl Store {
         id: EvaluationId,
         author: UserId,
     ) -> Result<()> {
+        let (current, _) = self.get_evaluation(workspace, id).await?;
+        if current.reviewer_id != author {
+            return Err(StoreError::NotFound);
+        }
+        if current.kind == EvaluationKind::Calibration {
+            return Err(StoreError::Conflict(
+                "a calibration task cannot be deleted; the facilitator can remove you from the session".into(),
+            ));
+        }
+        self.check_task_open(&current).await?;
         let mut tx = self.write().await?;
         let done = sqlx::query(
             "DELETE FROM evaluations WHERE workspace_id = $1 AND id = $2 AND reviewer_id = $3 AND status = 'draft'",
@@ -354,7 +394,13 @@ impl Store {
             .and_opt_text("vendor_id", visibility.vendor.vendor())
             .and_opt_text("reviewer_id", visibility.author);
         if let Some(agent) = visibility.agent {
-            q.and_text("agent_id", agent).and_raw("status = 'submitted'").and_raw("kind IN ('review', 'calibrated')");
+            q.and_text("agent_id", agent)
+                .and_raw("status = 'submitted'")
+                .and_raw("kind IN ('review', 'calibrated')")
+                .and_raw("calibration_session_id IS NULL");
+        }
+        if let Some(viewer) = visibility.calibration_tasks_of_others {
+            q.and_expr("(calibration_session_id IS NULL OR reviewer_id = ?)", vec![Value::Text(viewer.to_string())]);
         }
         q.and_opt_text("vendor_id", filter.vendor_id)
             .and_opt_text("team_id", filter.team_id)

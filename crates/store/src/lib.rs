@@ -10,6 +10,7 @@
 //! The shared scenario suite in `tests/` runs every operation on both databases.
 
 mod auth;
+mod calibrations;
 mod conversations;
 mod evaluations;
 mod org;
@@ -18,6 +19,7 @@ mod scorecards;
 mod sql;
 
 pub use auth::*;
+pub use calibrations::*;
 pub use conversations::*;
 pub use evaluations::*;
 pub use org::*;
@@ -54,6 +56,9 @@ pub enum StoreError {
     /// Input that passed parsing but not the database's view of the world (an unknown vendor...).
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// An edit based on an old revision: nothing was written. Says who saved since, and when.
+    #[error("stale revision: the current one is {current_revision}")]
+    Stale { current_revision: i64, updated_by: Option<String>, updated_at: i64 },
     #[error("database error: {0}")]
     Database(String),
 }

@@ -64,6 +64,8 @@ impl Store {
         q.and_text("workspace_id", workspace)
             .and_raw("status = 'submitted'")
             .and_raw("kind IN ('review', 'calibrated')")
+            // Hidden-mode calibration tasks look like reviews but never count in IQS.
+            .and_raw("calibration_session_id IS NULL")
             .and_raw("possible > 0")
             .and_opt_text("vendor_id", scope.vendor())
             .and_opt_text("vendor_id", filter.vendor_id)

@@ -42,6 +42,21 @@ impl Select {
         self
     }
 
+    /// Adds a condition written with `?` where each value goes, in order.
+    pub fn and_expr(&mut self, template: &str, values: Vec<Value>) -> &mut Self {
+        let mut condition = String::new();
+        let mut values = values.into_iter();
+        for (i, part) in template.split('?').enumerate() {
+            if i > 0 {
+                self.values.push(values.next().expect("one value per `?`"));
+                condition.push_str(&format!("${}", self.values.len()));
+            }
+            condition.push_str(part);
+        }
+        self.conditions.push(condition);
+        self
+    }
+
     /// Adds a raw condition without values (a constant expression).
     pub fn and_raw(&mut self, condition: &str) -> &mut Self {
         self.conditions.push(condition.to_string());

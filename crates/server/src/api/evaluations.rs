@@ -26,17 +26,13 @@ pub struct EvaluationView {
 
 /// Which evaluations a viewer may list, decided from the domain's rules.
 fn visibility(viewer: &Viewer) -> EvaluationVisibility {
-    match viewer.role {
-        Role::Admin | Role::QaLead | Role::VendorLead => {
-            EvaluationVisibility { vendor: viewer.vendor_scope(), author: None, agent: None }
-        }
-        Role::Reviewer => EvaluationVisibility { vendor: VendorScope::All, author: Some(viewer.user_id), agent: None },
-        Role::Agent => EvaluationVisibility {
-            vendor: viewer.vendor_scope(),
-            author: None,
-            agent: Some(viewer.agent_id.unwrap_or_default()),
-        },
-    }
+    let calibration_tasks_of_others = (!viewer.may(Permission::Calibrate)).then_some(viewer.user_id);
+    let (vendor, author, agent) = match viewer.role {
+        Role::Admin | Role::QaLead | Role::VendorLead => (viewer.vendor_scope(), None, None),
+        Role::Reviewer => (VendorScope::All, Some(viewer.user_id), None),
+        Role::Agent => (viewer.vendor_scope(), None, Some(viewer.agent_id.unwrap_or_default())),
+    };
+    EvaluationVisibility { vendor, author, agent, calibration_tasks_of_others }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -145,14 +141,7 @@ pub async fn create_evaluation(
 async fn visible(state: &AppState, viewer: &Viewer, raw: &str) -> ApiResult<(Evaluation, i64)> {
     let id: EvaluationId = super::path_id(raw)?;
     let (evaluation, revision) = state.store.get_evaluation(viewer.workspace_id, id).await?;
-    let submitted = evaluation.status == EvaluationStatus::Submitted;
-    if !viewer.may_read_evaluation(
-        evaluation.reviewer_id,
-        evaluation.vendor_id,
-        evaluation.agent_id,
-        evaluation.kind,
-        submitted,
-    ) {
+    if !viewer.may_read_evaluation(&evaluation) {
         return Err(ApiError::not_found());
     }
     Ok((evaluation, revision))
@@ -189,6 +178,7 @@ pub async fn save_evaluation(
     ApiJson(body): ApiJson<SaveEvaluation>,
 ) -> ApiResult<Json<EvaluationView>> {
     let (evaluation, _) = visible(&state, &viewer, &raw).await?;
+    let policy = scoring_policy(&state, &viewer).await?;
     let (evaluation, revision) = state
         .store
         .save_evaluation(
@@ -198,6 +188,7 @@ pub async fn save_evaluation(
             body.revision,
             &body.answers,
             &body.overall_feedback,
+            policy,
         )
         .await?;
     Ok(Json(EvaluationView { evaluation, revision }))
@@ -226,9 +217,14 @@ pub async fn submit_evaluation(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<EvaluationView>> {
     let (evaluation, _) = visible(&state, &viewer, &raw).await?;
-    let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
-    let policy = ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy };
+    let policy = scoring_policy(&state, &viewer).await?;
     let evaluation = state.store.submit_evaluation(viewer.workspace_id, evaluation.id, viewer.user_id, policy).await?;
     let (_, revision) = state.store.get_evaluation(viewer.workspace_id, evaluation.id).await?;
     Ok(Json(EvaluationView { evaluation, revision }))
+}
+
+/// The workspace's scoring policies.
+pub async fn scoring_policy(state: &AppState, viewer: &Viewer) -> ApiResult<ScoringPolicy> {
+    let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
+    Ok(ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy })
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Every handler is registered with its OpenAPI description, so
 //! the document at `/api/openapi.json` is generated from the code and cannot drift from it.
 
+mod calibrations;
 mod conversations;
 mod evaluations;
 mod org;
@@ -84,6 +85,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::get_evaluation, evaluations::save_evaluation, evaluations::delete_evaluation))
         .routes(routes!(evaluations::submit_evaluation))
         .routes(routes!(reports::iqs_report))
+        .routes(routes!(calibrations::list_calibrations, calibrations::create_calibration))
+        .routes(routes!(calibrations::get_calibration, calibrations::update_calibration))
+        .routes(routes!(calibrations::add_participant))
+        .routes(routes!(calibrations::remove_participant))
+        .routes(routes!(calibrations::session_conversation))
+        .routes(routes!(calibrations::matrix))
+        .routes(routes!(calibrations::get_facilitation, calibrations::save_facilitation))
+        .routes(routes!(calibrations::reveal))
+        .routes(routes!(calibrations::submit))
+        .routes(routes!(calibrations::cancel))
+        .routes(routes!(calibrations::report))
+        .routes(routes!(calibrations::audit))
+        .routes(routes!(calibrations::list_actions))
+        .routes(routes!(calibrations::update_action))
+        .routes(routes!(calibrations::list_followups))
+        .routes(routes!(calibrations::resolve_followup))
+        .routes(routes!(calibrations::scorecard_decisions))
 }
 
 /// Pagination parameters shared by every list.
@@ -108,37 +126,9 @@ pub fn parse_time(field: &str, value: &Option<String>) -> Result<Option<i64>, Ap
     if let Ok(ms) = value.parse::<i64>() {
         return Ok(Some(ms));
     }
-    let bad = || ApiError::field(field, format!("{value:?} is not a date (YYYY-MM-DD) or Unix milliseconds"));
-    let mut parts = value.splitn(3, '-');
-    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
-    let (y, m, d): (i64, i64, i64) =
-        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-    let days_in_month = [
-        31,
-        if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month[(m - 1) as usize] || !(1970..=9999).contains(&y) {
-        return Err(bad());
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(Some(days * 86_400_000))
+    plumbline_domain::time::Date::parse(value)
+        .map(|date| Some(date.millis()))
+        .ok_or_else(|| ApiError::field(field, format!("{value:?} is not a date (YYYY-MM-DD) or Unix milliseconds")))
 }
 
 /// Parses an id from the path. A malformed id is just an id that does not exist: 404.
