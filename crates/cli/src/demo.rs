@@ -1696,7 +1696,12 @@ mod tests {
         assert_eq!(admin.role, Role::Admin);
         assert_eq!(stored_hash, "test-hash:plumbline-demo");
 
-        let visibility = EvaluationVisibility { vendor: VendorScope::All, author: None, agent: None };
+        let visibility = EvaluationVisibility {
+            vendor: VendorScope::All,
+            author: None,
+            agent: None,
+            calibration_tasks_of_others: None,
+        };
         let filter = EvaluationFilter {
             kind: Some(EvaluationKind::Review),
             status: Some(EvaluationStatus::Submitted),

@@ -271,7 +271,11 @@ impl Facilitation {
     }
 
     /// What submit still needs: a calibrated answer for every criterion of every conversation.
-    pub fn missing_answers(&self, definition: &ScorecardDefinition, conversations: &[ConversationId]) -> Vec<FieldError> {
+    pub fn missing_answers(
+        &self,
+        definition: &ScorecardDefinition,
+        conversations: &[ConversationId],
+    ) -> Vec<FieldError> {
         let mut missing = Vec::new();
         for conversation in conversations {
             let answered: HashSet<CriterionId> = self
@@ -473,7 +477,15 @@ pub fn summarize_criterion(criterion: &Criterion, choices: &[Choice]) -> Criteri
             .map(Choice::Option)
             .or(Some(Choice::NotApplicable))
     };
-    CriterionSummary { criterion_id: criterion.id, distribution, not_applicable, answered, percent_agreement, spread, suggested }
+    CriterionSummary {
+        criterion_id: criterion.id,
+        distribution,
+        not_applicable,
+        answered,
+        percent_agreement,
+        spread,
+        suggested,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -587,10 +599,10 @@ pub struct ParticipantResult {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CriterionResult {
     pub conversation_id: ConversationId,
-    pub criterion_id: CriterionId,
     pub calibrated: Choice,
     /// Share of participants who scored it and gave the calibrated answer.
     pub agreement_with_calibrated: Option<f64>,
+    /// The criterion's id and how the participants answered it.
     #[serde(flatten)]
     pub summary: CriterionSummary,
 }
@@ -707,7 +719,6 @@ pub fn session_results(
             let matching = choices.iter().filter(|&&c| c == calibrated.choice).count();
             criteria.push(CriterionResult {
                 conversation_id: conversation,
-                criterion_id: criterion.id,
                 calibrated: calibrated.choice,
                 agreement_with_calibrated: (!choices.is_empty()).then(|| matching as f64 / choices.len() as f64),
                 summary: summarize_criterion(criterion, &choices),

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod calibration;
+pub mod calibration_report;
 pub mod conversation;
 pub mod evaluation;
 pub mod ids;

@@ -7,8 +7,8 @@ use plumbline_domain::calibration::{
     facilitation_changes, session_results, summarize_criterion,
 };
 use plumbline_domain::evaluation::{Answer, Choice};
-use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_domain::scorecard::{CriterionInput, DefinitionInput, ScalePreset, ScorecardDefinition};
+use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_domain::{ConversationId, UserId};
 
 fn criterion(title: &str, weight: f64, preset: ScalePreset, critical: bool, na_allowed: bool) -> CriterionInput {
@@ -116,15 +116,8 @@ fn session_results_by_hand() {
             answers: vec![pick(&def, 0, Opt(0)), pick(&def, 1, Opt(0))],
         },
     ];
-    let results = session_results(
-        &def,
-        ScoringPolicy::default(),
-        5.0,
-        &facilitation,
-        &[conversation],
-        &[ann, bob, cid],
-        &scores,
-    );
+    let results =
+        session_results(&def, ScoringPolicy::default(), 5.0, &facilitation, &[conversation], &[ann, bob, cid], &scores);
     let of = |u: UserId| results.participants.iter().find(|p| p.user_id == u).unwrap();
     assert_eq!(of(ann).score, Some(87.5));
     assert_eq!(of(ann).calibrated_score, Some(100.0));

@@ -16,7 +16,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     pub rows: Vec<RowProblem>,
     pub retry_after: Option<u64>,
-    pub current: Option<CurrentRevision>,
+    /// Boxed: it is rare, and keeps every `Result<_, ApiError>` small.
+    pub current: Option<Box<CurrentRevision>>,
 }
 
 /// On 409 for a stale save: the revision that is current now, who saved it and when.
@@ -50,7 +51,15 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, title, detail: detail.into(), errors: Vec::new(), rows: Vec::new(), retry_after: None, current: None }
+        Self {
+            status,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            rows: Vec::new(),
+            retry_after: None,
+            current: None,
+        }
     }
     pub fn unauthenticated() -> Self {
         Self::new(
@@ -94,7 +103,7 @@ impl From<StoreError> for ApiError {
             StoreError::Stale { current_revision, updated_by, updated_at } => {
                 let who = updated_by.clone().unwrap_or_else(|| "someone".into());
                 Self {
-                    current: Some(CurrentRevision { revision: current_revision, updated_by, updated_at }),
+                    current: Some(Box::new(CurrentRevision { revision: current_revision, updated_by, updated_at })),
                     ..ApiError::conflict(format!(
                         "{who} saved revision {current_revision} after the one you loaded; nothing was overwritten. Reload, reapply your change and save again"
                     ))
@@ -131,7 +140,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             errors: self.errors,
             rows: self.rows,
-            current: self.current,
+            current: self.current.map(|c| *c),
         };
         let body = serde_json::to_value(&problem).unwrap_or_default();
         let mut response = (self.status, body.to_string()).into_response();

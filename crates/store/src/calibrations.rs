@@ -12,6 +12,7 @@ use plumbline_domain::calibration::{
     ActionKind, CalibrationSession, Change, Facilitation, Participant, SessionMode, SessionResults, SessionStatus,
     SubmittedScore, facilitation_changes, session_results,
 };
+use plumbline_domain::calibration_report::{CriterionRow, ResultRow};
 use plumbline_domain::conversation::Conversation;
 use plumbline_domain::evaluation::{Evaluation, EvaluationKind, EvaluationStatus};
 use plumbline_domain::scorecard::{FieldError, VersionStatus};
@@ -136,38 +137,6 @@ pub struct FollowUp {
     pub resolved_at: Option<Millis>,
 }
 
-/// One participant's result row, as the Calibration Performance Report reads it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResultRow {
-    pub session_id: CalibrationId,
-    pub session_title: String,
-    pub user_id: UserId,
-    pub user_name: String,
-    pub vendor_id: plumbline_domain::VendorId,
-    pub vendor_name: String,
-    pub vendor_is_internal: bool,
-    pub conversation_id: ConversationId,
-    pub scorecard_version_id: ScorecardVersionId,
-    pub scored: bool,
-    pub score_delta: Option<f64>,
-    pub within_tolerance: Option<bool>,
-    pub alignment: Option<f64>,
-    pub submitted_at: Millis,
-}
-
-/// One criterion result row, as the Calibration Performance Report reads it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CriterionRow {
-    pub session_id: CalibrationId,
-    pub conversation_id: ConversationId,
-    pub criterion_id: CriterionId,
-    pub scorecard_version_id: ScorecardVersionId,
-    pub agreement_with_calibrated: Option<f64>,
-    pub percent_agreement: Option<f64>,
-    pub spread: Option<f64>,
-    pub submitted_at: Millis,
-}
-
 const SESSION_COLUMNS: &str = "id, title, goals, scorecard_version_id, facilitator_id, mode, hide_agent_name, \
      scheduled_at, scoring_deadline, status, facilitation, revision, updated_by, updated_at, results, published, \
      created_by, created_at, revealed_at, submitted_at";
@@ -176,15 +145,16 @@ fn bad(field: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Invalid(vec![FieldError::new(field, reason)])
 }
 
-fn session_of(row: &AnyRow) -> Result<(CalibrationSession, Facilitation, i64, Option<UserId>, Millis, Option<SessionResults>)> {
+/// A session row; conversations and participants are filled in by the caller.
+fn session_of(row: &AnyRow) -> Result<SessionRecord> {
     let mode = sql::text(row, "mode")?;
     let status = sql::text(row, "status")?;
     let results: Option<SessionResults> = match sql::opt_text(row, "results")? {
         Some(text) => Some(serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string()))?),
         None => None,
     };
-    Ok((
-        CalibrationSession {
+    Ok(SessionRecord {
+        session: CalibrationSession {
             id: sql::id(row, "id")?,
             title: sql::text(row, "title")?,
             goals: sql::text(row, "goals")?,
@@ -203,12 +173,13 @@ fn session_of(row: &AnyRow) -> Result<(CalibrationSession, Facilitation, i64, Op
             submitted_at: sql::opt_int(row, "submitted_at")?,
             published: sql::flag(row, "published")?,
         },
-        sql::json(row, "facilitation")?,
-        sql::int(row, "revision")?,
-        sql::opt_id(row, "updated_by")?,
-        sql::int(row, "updated_at")?,
+        participants: Vec::new(),
+        facilitation: sql::json(row, "facilitation")?,
+        revision: sql::int(row, "revision")?,
+        updated_by: sql::opt_id(row, "updated_by")?,
+        updated_at: sql::int(row, "updated_at")?,
         results,
-    ))
+    })
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -433,8 +404,14 @@ impl Store {
                 .await?;
             insert_tasks(&mut tx, workspace, &session, *user, &conversations, now).await?;
         }
-        audit(&mut tx, session.id, new.created_by, now, &Change::new("session created", None, Some(session.title.clone())))
-            .await?;
+        audit(
+            &mut tx,
+            session.id,
+            new.created_by,
+            now,
+            &Change::new("session created", None, Some(session.title.clone())),
+        )
+        .await?;
         tx.commit().await?;
         self.get_calibration(workspace, session.id).await
     }
@@ -450,14 +427,14 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)?;
-        let (mut session, facilitation, revision, updated_by, updated_at, results) = session_of(&row)?;
+        let mut record = session_of(&row)?;
         let conversations: Vec<(String,)> = sqlx::query_as(
             "SELECT conversation_id FROM calibration_conversations WHERE session_id = $1 ORDER BY position",
         )
         .bind(id.to_string())
         .fetch_all(self.pool())
         .await?;
-        session.conversation_ids = conversations
+        record.session.conversation_ids = conversations
             .into_iter()
             .map(|(c,)| c.parse().map_err(|_| StoreError::Database(format!("bad id {c:?}"))))
             .collect::<Result<_>>()?;
@@ -469,7 +446,7 @@ impl Store {
         .bind(id.to_string())
         .fetch_all(self.pool())
         .await?;
-        let participants = rows
+        record.participants = rows
             .iter()
             .map(|r| {
                 Ok(Participant {
@@ -482,7 +459,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(SessionRecord { session, participants, facilitation, revision, updated_by, updated_at, results })
+        Ok(record)
     }
 
     /// Sessions newest first.
@@ -510,7 +487,7 @@ impl Store {
         let rows = q.fetch_all(self.pool(), &format!("ORDER BY id DESC LIMIT {}", limit + 1)).await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
-            let (mut session, ..) = session_of(row)?;
+            let mut session = session_of(row)?.session;
             let conversations: Vec<(String,)> = sqlx::query_as(
                 "SELECT conversation_id FROM calibration_conversations WHERE session_id = $1 ORDER BY position",
             )
@@ -563,8 +540,13 @@ impl Store {
         let returning = record.participants.iter().any(|p| p.user_id == user);
         let now = now_millis();
         let mut tx = self.write().await?;
-        claim(&mut tx, session, &[SessionStatus::Scoring], "participants can be added only until the scores are revealed")
-            .await?;
+        claim(
+            &mut tx,
+            session,
+            &[SessionStatus::Scoring],
+            "participants can be added only until the scores are revealed",
+        )
+        .await?;
         if returning {
             sqlx::query(
                 "UPDATE calibration_participants SET removed_at = NULL, removal_reason = NULL, added_at = $1
@@ -636,13 +618,21 @@ impl Store {
         .bind(user.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM evaluations WHERE calibration_session_id = $1 AND reviewer_id = $2 AND status = 'draft'")
-            .bind(session.to_string())
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await?;
-        audit(&mut tx, session, by, now, &Change::new("participant removed", Some(person.name.clone()), Some(reason.trim().to_string())))
-            .await?;
+        sqlx::query(
+            "DELETE FROM evaluations WHERE calibration_session_id = $1 AND reviewer_id = $2 AND status = 'draft'",
+        )
+        .bind(session.to_string())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            session,
+            by,
+            now,
+            &Change::new("participant removed", Some(person.name.clone()), Some(reason.trim().to_string())),
+        )
+        .await?;
         tx.commit().await?;
         self.get_calibration(workspace, session).await
     }
@@ -793,7 +783,12 @@ impl Store {
 
     /// Moves the session from scoring to discussion: participants who submitted see everyone's
     /// scores, and scores can no longer change.
-    pub async fn reveal_calibration(&self, workspace: WorkspaceId, session: CalibrationId, by: UserId) -> Result<SessionRecord> {
+    pub async fn reveal_calibration(
+        &self,
+        workspace: WorkspaceId,
+        session: CalibrationId,
+        by: UserId,
+    ) -> Result<SessionRecord> {
         self.get_calibration(workspace, session).await?;
         let now = now_millis();
         let mut tx = self.write().await?;
@@ -842,7 +837,8 @@ impl Store {
             .bind(session.to_string())
             .execute(&mut *tx)
             .await?;
-        let change = Change::new("status", Some(record.session.status.as_str().into()), Some(format!("cancelled: {reason}")));
+        let change =
+            Change::new("status", Some(record.session.status.as_str().into()), Some(format!("cancelled: {reason}")));
         audit(&mut tx, session, by, now, &change).await?;
         tx.commit().await?;
         self.get_calibration(workspace, session).await
@@ -924,7 +920,11 @@ impl Store {
         let scores: Vec<SubmittedScore> = tasks
             .iter()
             .filter(|t| t.status == EvaluationStatus::Submitted && participants.contains(&t.reviewer_id))
-            .map(|t| SubmittedScore { user_id: t.reviewer_id, conversation_id: t.conversation_id, answers: t.answers.clone() })
+            .map(|t| SubmittedScore {
+                user_id: t.reviewer_id,
+                conversation_id: t.conversation_id,
+                answers: t.answers.clone(),
+            })
             .collect();
         let results = session_results(
             definition,
@@ -989,7 +989,7 @@ impl Store {
             .bind(session.to_string())
             .bind(workspace.to_string())
             .bind(c.conversation_id.to_string())
-            .bind(c.criterion_id.to_string())
+            .bind(c.summary.criterion_id.to_string())
             .bind(version.id.to_string())
             .bind(c.agreement_with_calibrated)
             .bind(c.summary.percent_agreement)
@@ -1118,7 +1118,11 @@ impl Store {
                     at: sql::int(r, "at")?,
                     user_id: sql::id(r, "user_id")?,
                     user_name: sql::text(r, "name")?,
-                    change: Change::new(sql::text(r, "what")?, sql::opt_text(r, "old_value")?, sql::opt_text(r, "new_value")?),
+                    change: Change::new(
+                        sql::text(r, "what")?,
+                        sql::opt_text(r, "old_value")?,
+                        sql::opt_text(r, "new_value")?,
+                    ),
                 })
             })
             .collect()
@@ -1126,7 +1130,11 @@ impl Store {
 
     /// Decisions of submitted sessions on a scorecard, newest first: they extend the
     /// guidelines of the criterion they are attached to.
-    pub async fn scorecard_decisions(&self, workspace: WorkspaceId, scorecard: ScorecardId) -> Result<Vec<DecisionNote>> {
+    pub async fn scorecard_decisions(
+        &self,
+        workspace: WorkspaceId,
+        scorecard: ScorecardId,
+    ) -> Result<Vec<DecisionNote>> {
         let rows = sqlx::query(
             "SELECT d.id, d.session_id, s.title, d.criterion_id, d.text, d.decided_at
              FROM calibration_decisions d JOIN calibration_sessions s ON s.id = d.session_id
@@ -1167,15 +1175,14 @@ impl Store {
     /// Marks an action item done or not done.
     pub async fn set_action_done(&self, workspace: WorkspaceId, id: ActionItemId, done: bool) -> Result<ActionRecord> {
         let mut tx = self.write().await?;
-        let changed = sqlx::query(
-            "UPDATE calibration_actions SET done = $1, done_at = $2 WHERE workspace_id = $3 AND id = $4",
-        )
-        .bind(i64::from(done))
-        .bind(done.then(now_millis))
-        .bind(workspace.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let changed =
+            sqlx::query("UPDATE calibration_actions SET done = $1, done_at = $2 WHERE workspace_id = $3 AND id = $4")
+                .bind(i64::from(done))
+                .bind(done.then(now_millis))
+                .bind(workspace.to_string())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

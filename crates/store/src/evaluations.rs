@@ -53,6 +53,15 @@ pub struct EvaluationFilter {
     pub to: Option<Millis>,
 }
 
+/// What a save changes: the answers and feedback, based on the revision the editor loaded
+/// (`None`: whatever is current).
+#[derive(Clone, Copy, Debug)]
+pub struct EvaluationEdit<'a> {
+    pub answers: &'a [Answer],
+    pub overall_feedback: &'a str,
+    pub expected_revision: Option<i64>,
+}
+
 pub const MAX_FEEDBACK: usize = 50_000;
 
 const EVALUATION_COLUMNS: &str = "id, conversation_id, scorecard_version_id, reviewer_id, kind, status, overall_feedback, \
@@ -239,11 +248,10 @@ impl Store {
         workspace: WorkspaceId,
         id: EvaluationId,
         author: UserId,
-        expected_revision: Option<i64>,
-        answers: &[Answer],
-        overall_feedback: &str,
+        edit: EvaluationEdit<'_>,
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
+        let EvaluationEdit { answers, overall_feedback, expected_revision } = edit;
         let (current, revision) = self.get_evaluation(workspace, id).await?;
         if current.reviewer_id != author {
             return Err(StoreError::NotFound);
@@ -260,25 +268,38 @@ impl Store {
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
-        let result = resubmit.then(|| score_evaluation(&version.definition, answers, policy));
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE evaluations SET overall_feedback = $1, revision = revision + 1, updated_at = $2,
-                 score = COALESCE($5, score), earned = COALESCE($6, earned), possible = COALESCE($7, possible),
-                 critical_failed = COALESCE($8, critical_failed), critical_failures = COALESCE($9, critical_failures)
-             WHERE id = $3 AND revision = $4",
-        )
-        .bind(overall_feedback)
-        .bind(now_millis())
-        .bind(id.to_string())
-        .bind(expected_revision.unwrap_or(revision))
-        .bind(result.as_ref().and_then(|r| r.score))
-        .bind(result.as_ref().map(|r| r.earned))
-        .bind(result.as_ref().map(|r| r.possible))
-        .bind(result.as_ref().map(|r| i64::from(r.critical_failed)))
-        .bind(result.as_ref().map(|r| sql::to_json(&r.critical_failures)))
-        .execute(&mut *tx)
-        .await?;
+        let expected = expected_revision.unwrap_or(revision);
+        let done = if resubmit {
+            let result = score_evaluation(&version.definition, answers, policy);
+            sqlx::query(
+                "UPDATE evaluations SET overall_feedback = $1, revision = revision + 1, updated_at = $2, score = $3,
+                     earned = $4, possible = $5, critical_failed = $6, critical_failures = $7
+                 WHERE id = $8 AND revision = $9",
+            )
+            .bind(overall_feedback)
+            .bind(now_millis())
+            .bind(result.score)
+            .bind(result.earned)
+            .bind(result.possible)
+            .bind(i64::from(result.critical_failed))
+            .bind(sql::to_json(&result.critical_failures))
+            .bind(id.to_string())
+            .bind(expected)
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE evaluations SET overall_feedback = $1, revision = revision + 1, updated_at = $2
+                 WHERE id = $3 AND status = 'draft' AND revision = $4",
+            )
+            .bind(overall_feedback)
+            .bind(now_millis())
+            .bind(id.to_string())
+            .bind(expected)
+            .execute(&mut *tx)
+            .await?
+        };
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(
                 "the evaluation changed since you loaded it (or was submitted); reload it".into(),

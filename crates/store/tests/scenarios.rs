@@ -305,18 +305,42 @@ async fn evaluation_lifecycle(db: &TestDatabase) -> Result<()> {
     ));
     let (_, revision) = db.store.get_evaluation(s.ws, draft.id).await?;
     let answers = vec![answer(&s.version, 0, Choice::Option(1)), answer(&s.version, 1, Choice::Option(0))];
-    let (saved, new_revision) =
-        db.store.save_evaluation(s.ws, draft.id, s.reviewer, Some(revision), &answers, "Fine").await?;
+    let (saved, new_revision) = db
+        .store
+        .save_evaluation(
+            s.ws,
+            draft.id,
+            s.reviewer,
+            EvaluationEdit { answers: &answers, overall_feedback: "Fine", expected_revision: Some(revision) },
+            ScoringPolicy::default(),
+        )
+        .await?;
     ensure!(new_revision == revision + 1 && saved.answers == answers && saved.overall_feedback == "Fine");
     // A save from a stale revision is a conflict and changes nothing.
     ensure!(matches!(
-        db.store.save_evaluation(s.ws, draft.id, s.reviewer, Some(revision), &[], "stale").await,
+        db.store
+            .save_evaluation(
+                s.ws,
+                draft.id,
+                s.reviewer,
+                EvaluationEdit { answers: &[], overall_feedback: "stale", expected_revision: Some(revision) },
+                ScoringPolicy::default()
+            )
+            .await,
         Err(StoreError::Conflict(_))
     ));
     ensure!(db.store.get_evaluation(s.ws, draft.id).await?.0.overall_feedback == "Fine");
     // Somebody else's evaluation looks absent.
     ensure!(matches!(
-        db.store.save_evaluation(s.ws, draft.id, plumbline_domain::UserId::new(), None, &answers, "x").await,
+        db.store
+            .save_evaluation(
+                s.ws,
+                draft.id,
+                plumbline_domain::UserId::new(),
+                EvaluationEdit { answers: &answers, overall_feedback: "x", expected_revision: None },
+                ScoringPolicy::default()
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
     let submitted = db.store.submit_evaluation(s.ws, draft.id, s.reviewer, ScoringPolicy::default()).await?;
@@ -325,7 +349,15 @@ async fn evaluation_lifecycle(db: &TestDatabase) -> Result<()> {
     ensure!(result.score == Some(87.5) && result.possible == 2.0 && result.earned == 1.75);
     ensure!(submitted.status == EvaluationStatus::Submitted && submitted.submitted_at.is_some());
     ensure!(matches!(
-        db.store.save_evaluation(s.ws, draft.id, s.reviewer, None, &answers, "late").await,
+        db.store
+            .save_evaluation(
+                s.ws,
+                draft.id,
+                s.reviewer,
+                EvaluationEdit { answers: &answers, overall_feedback: "late", expected_revision: None },
+                ScoringPolicy::default()
+            )
+            .await,
         Err(StoreError::Conflict(_))
     ));
     ensure!(matches!(db.store.delete_draft_evaluation(s.ws, draft.id, s.reviewer).await, Err(StoreError::NotFound)));
@@ -340,7 +372,8 @@ async fn evaluation_lifecycle(db: &TestDatabase) -> Result<()> {
         Err(StoreError::Invalid(e)) if e[0].field == "answers[0].choice"
     ));
 
-    let visibility = EvaluationVisibility { vendor: VendorScope::All, author: None, agent: None };
+    let visibility =
+        EvaluationVisibility { vendor: VendorScope::All, author: None, agent: None, calibration_tasks_of_others: None };
     let page =
         db.store.list_evaluations(s.ws, &visibility, &EvaluationFilter::default(), &PageRequest::default()).await?;
     ensure!(page.items.len() == 1 && page.items[0].answers == answers);

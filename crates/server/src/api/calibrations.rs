@@ -63,6 +63,7 @@ pub struct ParticipantView {
     pub removal_reason: Option<String>,
     /// How many of their tasks are submitted; shown to facilitators and to those who may see
     /// the others' work.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub submitted: Option<usize>,
 }
 
@@ -104,7 +105,12 @@ pub struct SessionView {
     pub publishing: Option<Publishing>,
 }
 
-async fn session_view(state: &AppState, viewer: &Viewer, record: &SessionRecord, role: SessionRole) -> ApiResult<SessionView> {
+async fn session_view(
+    state: &AppState,
+    viewer: &Viewer,
+    record: &SessionRecord,
+    role: SessionRole,
+) -> ApiResult<SessionView> {
     let ws = viewer.workspace_id;
     let tasks = state.store.calibration_tasks(ws, record.session.id).await?;
     let facilitator = role == SessionRole::Facilitator;
@@ -129,7 +135,9 @@ async fn session_view(state: &AppState, viewer: &Viewer, record: &SessionRecord,
     for id in &record.session.conversation_ids {
         let c = state.store.get_conversation(ws, plumbline_domain::access::VendorScope::All, *id).await?;
         let agent_name = match (hide_agent, c.agent_id) {
-            (false, Some(agent)) => state.store.get_agent(ws, plumbline_domain::access::VendorScope::All, agent).await.ok().map(|a| a.name),
+            (false, Some(agent)) => {
+                state.store.get_agent(ws, plumbline_domain::access::VendorScope::All, agent).await.ok().map(|a| a.name)
+            }
             _ => None,
         };
         conversations.push(SessionConversation {
@@ -241,7 +249,8 @@ pub async fn create_calibration(
         let Ok(person) = state.store.get_user(ws, user).await else { continue };
         let person_viewer = viewer_of(&state, person.clone()).await?;
         for conversation in &body.conversation_ids {
-            if let Ok(c) = state.store.get_conversation(ws, plumbline_domain::access::VendorScope::All, *conversation).await
+            if let Ok(c) =
+                state.store.get_conversation(ws, plumbline_domain::access::VendorScope::All, *conversation).await
                 && !person_viewer.vendor_scope().allows(c.vendor_id)
             {
                 errors.push(plumbline_domain::scorecard::FieldError::new(
@@ -345,7 +354,11 @@ pub async fn add_participant(
 ) -> ApiResult<Json<SessionView>> {
     let record = facilitate(&state, &viewer, &raw).await?;
     let ws = viewer.workspace_id;
-    let person = state.store.get_user(ws, body.user_id).await.map_err(|_| ApiError::field("user_id", "there is no such user"))?;
+    let person = state
+        .store
+        .get_user(ws, body.user_id)
+        .await
+        .map_err(|_| ApiError::field("user_id", "there is no such user"))?;
     let person_viewer = viewer_of(&state, person.clone()).await?;
     for conversation in &record.session.conversation_ids {
         let c = state.store.get_conversation(ws, plumbline_domain::access::VendorScope::All, *conversation).await?;
@@ -400,8 +413,10 @@ pub async fn session_conversation(
     if !record.session.conversation_ids.contains(&conversation) {
         return Err(ApiError::not_found());
     }
-    let mut c =
-        state.store.get_conversation(viewer.workspace_id, plumbline_domain::access::VendorScope::All, conversation).await?;
+    let mut c = state
+        .store
+        .get_conversation(viewer.workspace_id, plumbline_domain::access::VendorScope::All, conversation)
+        .await?;
     if record.session.hide_agent_name && role != SessionRole::Facilitator {
         c.agent_id = None;
     }
@@ -656,8 +671,10 @@ pub async fn cancel(
     if body.reason.trim().is_empty() {
         return Err(ApiError::field("reason", "say why the session is cancelled"));
     }
-    let record =
-        state.store.cancel_calibration(viewer.workspace_id, record.session.id, body.reason.trim(), viewer.user_id).await?;
+    let record = state
+        .store
+        .cancel_calibration(viewer.workspace_id, record.session.id, body.reason.trim(), viewer.user_id)
+        .await?;
     Ok(Json(session_view(&state, &viewer, &record, SessionRole::Facilitator).await?))
 }
 

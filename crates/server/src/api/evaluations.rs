@@ -12,7 +12,7 @@ use plumbline_domain::evaluation::{Answer, Evaluation, EvaluationKind, Evaluatio
 use plumbline_domain::org::Role;
 use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_domain::{ConversationId, EvaluationId, ScorecardVersionId};
-use plumbline_store::{EvaluationFilter, EvaluationVisibility, NewEvaluation, Page};
+use plumbline_store::{EvaluationEdit, EvaluationFilter, EvaluationVisibility, NewEvaluation, Page};
 use serde::{Deserialize, Serialize};
 
 /// An evaluation with its revision: send the revision back when saving, so two editors never
@@ -185,9 +185,11 @@ pub async fn save_evaluation(
             viewer.workspace_id,
             evaluation.id,
             viewer.user_id,
-            body.revision,
-            &body.answers,
-            &body.overall_feedback,
+            EvaluationEdit {
+                answers: &body.answers,
+                overall_feedback: &body.overall_feedback,
+                expected_revision: body.revision,
+            },
             policy,
         )
         .await?;

@@ -85,6 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::get_evaluation, evaluations::save_evaluation, evaluations::delete_evaluation))
         .routes(routes!(evaluations::submit_evaluation))
         .routes(routes!(reports::iqs_report))
+        .routes(routes!(reports::calibration_report))
         .routes(routes!(calibrations::list_calibrations, calibrations::create_calibration))
         .routes(routes!(calibrations::get_calibration, calibrations::update_calibration))
         .routes(routes!(calibrations::add_participant))

@@ -8,9 +8,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use plumbline_domain::access::Permission;
+use plumbline_domain::ScorecardVersionId;
+use plumbline_domain::access::{Permission, VendorScope};
+use plumbline_domain::calibration_report::CalibrationReport;
 use plumbline_store::{IqsFilter, IqsGrouping, IqsRow};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -87,4 +90,157 @@ pub async fn iqs_report(
 pub fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
     if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CalibrationReportQuery {
+    /// Sessions submitted on or after: YYYY-MM-DD or Unix ms.
+    pub from: Option<String>,
+    /// Sessions submitted before: YYYY-MM-DD or Unix ms.
+    pub to: Option<String>,
+    /// json (default) or csv.
+    pub format: Option<String>,
+    /// For CSV: graders (default), sessions, criteria, versions or vendors.
+    pub section: Option<String>,
+}
+
+/// The Calibration Performance Report: per session; per grader over time (sessions attended,
+/// mean alignment, mean delta, within-tolerance rate, leniency with an interval adjusted for
+/// conversation difficulty, trend); per criterion (agreement with the calibrated answer, how
+/// often it was the most contested); per scorecard version; per vendor (internal graders vs
+/// each BPO's). Only submitted sessions count. A vendor_lead sees their own vendor's graders
+/// only, and no criterion section (it mixes every vendor's answers).
+#[utoipa::path(get, path = "/api/v1/reports/calibration", tag = "reports", params(CalibrationReportQuery),
+    responses((status = 200, body = CalibrationReport), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn calibration_report(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<CalibrationReportQuery>,
+) -> ApiResult<Response> {
+    let viewer = auth.require(Permission::ReadReports)?;
+    let ws = viewer.workspace_id;
+    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
+    let scope = viewer.vendor_scope();
+    let results = state.store.calibration_result_rows(ws, scope, from, to).await?;
+    let criteria = match scope {
+        VendorScope::All => state.store.calibration_criterion_rows(ws, from, to).await?,
+        VendorScope::Only(_) => Vec::new(),
+    };
+    let mut versions: Vec<ScorecardVersionId> = results.iter().map(|r| r.scorecard_version_id).collect();
+    versions.extend(criteria.iter().map(|c| c.scorecard_version_id));
+    versions.sort();
+    versions.dedup();
+    let (mut titles, mut labels) = (HashMap::new(), HashMap::new());
+    for id in versions {
+        let version = state.store.get_version(ws, id).await?;
+        let card = state.store.get_scorecard(ws, version.scorecard_id).await?;
+        labels.insert(id, format!("{} v{}", card.name, version.number));
+        for c in &version.definition.criteria {
+            titles.insert(c.id, c.title.clone());
+        }
+    }
+    let report = plumbline_domain::calibration_report::calibration_report(&results, &criteria, &titles, &labels);
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("csv") => {
+            let csv = calibration_csv(&report, q.section.as_deref().unwrap_or("graders"))?;
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+        }
+        Some(_) => Err(ApiError::field("format", "must be json or csv")),
+    }
+}
+
+fn calibration_csv(report: &CalibrationReport, section: &str) -> ApiResult<String> {
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    let mut out = String::new();
+    match section {
+        "graders" => {
+            out.push_str("user_id,name,vendor,internal,sessions_attended,sessions_not_scored,mean_alignment,mean_delta,adjusted_delta,adjusted_delta_low,adjusted_delta_high,leniency_verdict,within_tolerance_rate,trend_slope\n");
+            for g in &report.graders {
+                let ci = g.adjusted_delta_ci95;
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    g.user_id,
+                    csv_field(&g.name),
+                    csv_field(&g.vendor_name),
+                    g.internal,
+                    g.sessions_attended,
+                    g.sessions_not_scored,
+                    num(g.mean_alignment),
+                    num(g.mean_delta),
+                    num(g.adjusted_delta),
+                    num(ci.map(|c| c[0])),
+                    num(ci.map(|c| c[1])),
+                    g.leniency_verdict,
+                    num(g.within_tolerance_rate),
+                    num(g.trend_slope)
+                ));
+            }
+        }
+        "sessions" => {
+            out.push_str(
+                "session_id,title,submitted_at,participants,scored,mean_alignment,mean_delta,within_tolerance_rate\n",
+            );
+            for s in &report.sessions {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{}\n",
+                    s.session_id,
+                    csv_field(&s.title),
+                    plumbline_domain::time::Date::of(s.submitted_at),
+                    s.participants,
+                    s.scored,
+                    num(s.mean_alignment),
+                    num(s.mean_delta),
+                    num(s.within_tolerance_rate)
+                ));
+            }
+        }
+        "criteria" => {
+            out.push_str("criterion_id,title,sessions,mean_agreement_with_calibrated,mean_percent_agreement,mean_spread,most_contested\n");
+            for c in &report.criteria {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{}\n",
+                    c.criterion_id,
+                    csv_field(&c.title),
+                    c.sessions,
+                    num(c.mean_agreement_with_calibrated),
+                    num(c.mean_percent_agreement),
+                    num(c.mean_spread),
+                    c.most_contested
+                ));
+            }
+        }
+        "versions" => {
+            out.push_str("scorecard_version_id,label,sessions,mean_alignment,within_tolerance_rate,mean_agreement_with_calibrated\n");
+            for v in &report.versions {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    v.scorecard_version_id,
+                    csv_field(&v.label),
+                    v.sessions,
+                    num(v.mean_alignment),
+                    num(v.within_tolerance_rate),
+                    num(v.mean_agreement_with_calibrated)
+                ));
+            }
+        }
+        "vendors" => {
+            out.push_str("vendor_id,name,internal,graders,mean_alignment,mean_delta,within_tolerance_rate\n");
+            for v in &report.vendors {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{}\n",
+                    v.vendor_id,
+                    csv_field(&v.name),
+                    v.internal,
+                    v.graders,
+                    num(v.mean_alignment),
+                    num(v.mean_delta),
+                    num(v.within_tolerance_rate)
+                ));
+            }
+        }
+        _ => return Err(ApiError::field("section", "must be graders, sessions, criteria, versions or vendors")),
+    }
+    Ok(out)
 }

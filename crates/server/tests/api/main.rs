@@ -6,6 +6,9 @@ use anyhow::{Result, ensure};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use plumbline_domain::calibration::{
+    ActionItem, ActionKind, CalibratedConversation, Decision, Facilitation, SessionMode,
+};
 use plumbline_domain::conversation::{Channel, ConversationMetrics, ConversationRecord};
 use plumbline_domain::evaluation::{Answer, Choice, EvaluationKind};
 use plumbline_domain::org::Role;
@@ -13,11 +16,13 @@ use plumbline_domain::scorecard::{CriterionInput, DefinitionInput, ScalePreset, 
 use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_server::{AppState, ServerConfig, auth};
 use plumbline_store::testing::TestDatabase;
-use plumbline_store::{NewEvaluation, NewUser};
+use plumbline_store::{EvaluationEdit, NewEvaluation, NewSession, NewUser};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
+
+mod calibration;
 
 plumbline_store::scenarios!(route_walk, sign_in_with_cookie_and_csrf, import_over_http, errors_name_the_field);
 
@@ -134,6 +139,62 @@ impl TestApp {
         let submitted = store.create_evaluation(ws.id, new.clone()).await?;
         store.submit_evaluation(ws.id, submitted.id, users["reviewer_b"].id, ScoringPolicy::default()).await?;
         let draft = store.create_evaluation(ws.id, new).await?;
+        // Calibration: a blind session on vendor B's conversation with the internal reviewer,
+        // and a submitted hidden one where reviewer_b scored far from the calibrated answer
+        // (a follow-up), with a decision and an action item.
+        let session = |mode, participant: plumbline_domain::UserId| NewSession {
+            title: "Walk calibration".into(),
+            goals: String::new(),
+            scorecard_version_id: version.id,
+            facilitator_id: users["qa_lead"].id,
+            mode,
+            hide_agent_name: false,
+            scheduled_at: None,
+            scoring_deadline: None,
+            conversation_ids: vec![conv_b.id],
+            participant_ids: vec![participant],
+            created_by: users["qa_lead"].id,
+        };
+        let blind = store.create_calibration(ws.id, session(SessionMode::Blind, users["reviewer"].id)).await?;
+        let hidden = store.create_calibration(ws.id, session(SessionMode::Hidden, users["reviewer_b"].id)).await?;
+        let criterion = version.definition.criteria[0].id;
+        let task = store.calibration_tasks(ws.id, hidden.session.id).await?.remove(0);
+        let worst = vec![Answer { criterion_id: criterion, choice: Choice::Option(4), comment: String::new() }];
+        store
+            .save_evaluation(
+                ws.id,
+                task.id,
+                users["reviewer_b"].id,
+                EvaluationEdit { answers: &worst, overall_feedback: "", expected_revision: None },
+                ScoringPolicy::default(),
+            )
+            .await?;
+        store.submit_evaluation(ws.id, task.id, users["reviewer_b"].id, ScoringPolicy::default()).await?;
+        let action = ActionItem {
+            id: Default::default(),
+            kind: ActionKind::Training,
+            text: "Refresh tone training".into(),
+            owner_id: None,
+            due_on: Some("2026-12-01".into()),
+            done: false,
+        };
+        let facilitation = Facilitation {
+            calibrated: vec![CalibratedConversation {
+                conversation_id: conv_b.id,
+                answers: vec![Answer { criterion_id: criterion, choice: Choice::Option(0), comment: String::new() }],
+                feedback: String::new(),
+            }],
+            decisions: vec![Decision {
+                id: Default::default(),
+                text: "Greet by name".into(),
+                criterion_id: Some(criterion),
+            }],
+            actions: vec![action.clone()],
+            ..Facilitation::default()
+        };
+        store.save_facilitation(ws.id, hidden.session.id, hidden.revision, facilitation, users["qa_lead"].id).await?;
+        store.submit_calibration(ws.id, hidden.session.id, None, false, users["qa_lead"].id).await?;
+
         let spare = auth::new_secret();
         let spare_token = store.create_token(users["reviewer_b"].id, "spare", &auth::digest(&spare)).await?;
 
@@ -148,6 +209,9 @@ impl TestApp {
             ("evaluation", submitted.id.to_string()),
             ("draft", draft.id.to_string()),
             ("token", spare_token.id.to_string()),
+            ("calibration", blind.session.id.to_string()),
+            ("calibration2", hidden.session.id.to_string()),
+            ("action", action.id.to_string()),
         ]);
         let vendor_b_secrets = vec![
             vendor_b.id.to_string(),
@@ -321,6 +385,53 @@ fn operations() -> Vec<Operation> {
         op(M::DELETE, "/api/v1/evaluations/{draft}", &[], none),
         op(M::POST, "/api/v1/evaluations/{draft}/submit", &[], none),
         op(M::GET, "/api/v1/reports/iqs", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/reports/calibration", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/scorecards/{scorecard}/decisions", ALL, none),
+        op(M::GET, "/api/v1/calibrations", ALL, none),
+        op(M::POST, "/api/v1/calibrations", &["admin", "qa_lead"], |app| {
+            Some((json!({"title": unique("Walk"), "scorecard_version_id": app.ids["version"], "conversation_ids": [app.ids["conversation"]], "participant_ids": [app.ids["user"]]}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/calibrations/{calibration}", &["admin", "qa_lead", "reviewer"], none),
+        op(
+            M::GET,
+            "/api/v1/calibrations/{calibration}/conversations/{conversation}",
+            &["admin", "qa_lead", "reviewer"],
+            none,
+        ),
+        // The participant (blind, nothing submitted) may not see the matrix: 403, no counts.
+        op(M::GET, "/api/v1/calibrations/{calibration}/matrix", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/calibrations/{calibration}/facilitation", &["admin", "qa_lead"], none),
+        // Based on revision 0, which is stale: 409 for facilitators, refused for everyone else.
+        op(M::PUT, "/api/v1/calibrations/{calibration}/facilitation", &["admin", "qa_lead"], |_| {
+            Some((json!({"revision": 0, "facilitation": {"notes": "walk"}}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/calibrations/{calibration}/audit", &["admin", "qa_lead"], none),
+        // Before submit the report is a 409 for those who may see the session.
+        op(M::GET, "/api/v1/calibrations/{calibration}/report", &["admin", "qa_lead", "reviewer"], none),
+        op(M::GET, "/api/v1/calibrations/{calibration2}/report", &["admin", "qa_lead"], none),
+        op(M::PATCH, "/api/v1/calibrations/{calibration}", &["admin", "qa_lead"], |_| {
+            Some((json!({"goals": "walk the routes"}).to_string(), "application/json"))
+        }),
+        op(M::POST, "/api/v1/calibrations/{calibration}/participants", &["admin", "qa_lead"], |app| {
+            Some((json!({"user_id": app.ids["user"]}).to_string(), "application/json"))
+        }),
+        // The first remover wins; afterwards the participant is gone (404).
+        op(M::DELETE, "/api/v1/calibrations/{calibration}/participants/{user}?reason=walk", &["admin"], none),
+        op(M::GET, "/api/v1/calibration-actions", &["admin", "qa_lead"], none),
+        op(M::PATCH, "/api/v1/calibration-actions/{action}", &["admin", "qa_lead"], |_| {
+            Some((json!({"done": true}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/calibration-followups", &["admin", "qa_lead"], none),
+        // The first resolver wins; afterwards there is no open follow-up (404).
+        op(M::POST, "/api/v1/calibration-followups/{calibration2}/{user}/resolve", &["admin"], none),
+        // State changes last: reveal, a stale submit (409), cancel.
+        op(M::POST, "/api/v1/calibrations/{calibration}/reveal", &["admin", "qa_lead"], none),
+        op(M::POST, "/api/v1/calibrations/{calibration}/submit", &["admin", "qa_lead"], |_| {
+            Some((json!({"publish": false, "revision": 0}).to_string(), "application/json"))
+        }),
+        op(M::POST, "/api/v1/calibrations/{calibration}/cancel", &["admin", "qa_lead"], |_| {
+            Some((json!({"reason": "walk over"}).to_string(), "application/json"))
+        }),
     ]
 }
 
@@ -334,6 +445,7 @@ fn fill(app: &TestApp, template: &str) -> String {
 
 /// The OpenAPI path of a walk template: `{user}` -> `{id}` and so on.
 fn openapi_shape(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
     let mut out = String::new();
     let mut in_param = false;
     for ch in path.chars() {
