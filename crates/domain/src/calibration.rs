@@ -602,6 +602,9 @@ pub struct CriterionResult {
     pub calibrated: Choice,
     /// Share of participants who scored it and gave the calibrated answer.
     pub agreement_with_calibrated: Option<f64>,
+    /// Mean |p - b| / m over participants who chose an option where the calibrated answer is an
+    /// option too: how far from the calibrated answer the criterion was scored (form calibration).
+    pub mean_deviation: Option<f64>,
     /// The criterion's id and how the participants answered it.
     #[serde(flatten)]
     pub summary: CriterionSummary,
@@ -717,10 +720,23 @@ pub fn session_results(
                 }
             }
             let matching = choices.iter().filter(|&&c| c == calibrated.choice).count();
+            let max = criterion.max_points();
+            let points = |choice: Choice| match choice {
+                Choice::Option(o) => criterion.scale.options.get(o).map(|x| x.points),
+                Choice::NotApplicable => None,
+            };
+            let deviations: Vec<f64> = match points(calibrated.choice) {
+                Some(b) if max > 0.0 => {
+                    choices.iter().filter_map(|&c| points(c)).map(|p| (p - b).abs() / max).collect()
+                }
+                _ => Vec::new(),
+            };
             criteria.push(CriterionResult {
                 conversation_id: conversation,
                 calibrated: calibrated.choice,
                 agreement_with_calibrated: (!choices.is_empty()).then(|| matching as f64 / choices.len() as f64),
+                mean_deviation: (!deviations.is_empty())
+                    .then(|| deviations.iter().sum::<f64>() / deviations.len() as f64),
                 summary: summarize_criterion(criterion, &choices),
             });
         }

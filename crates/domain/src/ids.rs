@@ -56,4 +56,5 @@ id_type!(
     CalibrationId,
     DecisionId,
     ActionItemId,
+    SeriesId,
 );

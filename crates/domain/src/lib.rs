@@ -14,6 +14,7 @@ pub mod ids;
 pub mod org;
 pub mod scorecard;
 pub mod scoring;
+pub mod series;
 pub mod time;
 
 pub use ids::*;

@@ -21,6 +21,9 @@ pub struct WorkspaceSettings {
     pub bands: Bands,
     /// A calibration participant is within tolerance when |score delta| <= this many points.
     pub tolerance_points: f64,
+    /// Activating a scorecard version warns when its latest form calibration's agreement with
+    /// the calibrated answer (0..1) is below this.
+    pub form_calibration_threshold: f64,
 }
 
 impl Default for WorkspaceSettings {
@@ -30,6 +33,7 @@ impl Default for WorkspaceSettings {
             auto_fail_policy: AutoFailPolicy::Zero,
             bands: Bands::default(),
             tolerance_points: 5.0,
+            form_calibration_threshold: 0.8,
         }
     }
 }

@@ -131,6 +131,9 @@ fn session_results_by_hand() {
     // Tone: one of two participants gave the calibrated "4"; Resolution: both.
     assert_eq!(results.criteria[0].agreement_with_calibrated, Some(0.5));
     assert_eq!(results.criteria[1].agreement_with_calibrated, Some(1.0));
+    // Tone deviation: Ann |3 - 4| / 4 = 0.25, Bob 0: mean 0.125.
+    assert_eq!(results.criteria[0].mean_deviation, Some(0.125));
+    assert_eq!(results.criteria[1].mean_deviation, Some(0.0));
     // Two units only: the statistics say there is not enough data instead of a number.
     let alpha = results.reliability_criteria.iter().find(|s| s.name == "krippendorff_alpha").unwrap();
     assert!(alpha.value.is_none() && alpha.note.contains("not enough data"), "{alpha:?}");

@@ -125,6 +125,32 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// [`Auth`] for calendar feeds: calendar apps cannot send headers, so an API token may also come
+/// as `?token=` (GET only; the URL is then a secret, like any subscription link).
+pub struct FeedAuth(pub Auth);
+
+impl FromRequestParts<AppState> for FeedAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let has_credentials =
+            parts.headers.contains_key(header::AUTHORIZATION) || auth::cookie(&parts.headers, SESSION_COOKIE).is_some();
+        if has_credentials {
+            return Auth::from_request_parts(parts, state).await.map(FeedAuth);
+        }
+        let token = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ApiError::unauthenticated)?;
+        let user = state.store.token_user(&auth::digest(token)).await?.ok_or_else(ApiError::unauthenticated)?;
+        Ok(FeedAuth(Auth(auth::viewer_of(state, user).await?)))
+    }
+}
+
 /// The signed-in user for pages: like [`Auth`] but from the cookie only, with the CSRF token
 /// for forms. Pages check form tokens themselves.
 pub struct PageAuth {

@@ -1322,6 +1322,32 @@ impl Store {
             .collect()
     }
 
+    /// The latest submitted session on this scorecard version and its mean agreement with the
+    /// calibrated answer over criteria (`None` when nobody scored).
+    pub async fn latest_version_calibration(
+        &self,
+        workspace: WorkspaceId,
+        version: ScorecardVersionId,
+    ) -> Result<Option<(CalibrationId, Option<f64>)>> {
+        let row = sqlx::query(
+            "SELECT id FROM calibration_sessions WHERE workspace_id = $1 AND scorecard_version_id = $2
+               AND status = 'submitted' ORDER BY submitted_at DESC, id DESC LIMIT 1",
+        )
+        .bind(workspace.to_string())
+        .bind(version.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let session: CalibrationId = sql::id(&row, "id")?;
+        let record = self.get_calibration(workspace, session).await?;
+        let agreements: Vec<f64> = record
+            .results
+            .map(|r| r.criteria.iter().filter_map(|c| c.agreement_with_calibrated).collect())
+            .unwrap_or_default();
+        let mean = (!agreements.is_empty()).then(|| agreements.iter().sum::<f64>() / agreements.len() as f64);
+        Ok(Some((session, mean)))
+    }
+
     /// The status of the session an evaluation is a task of, if it is one.
     pub(crate) async fn task_session_status(&self, evaluation: &Evaluation) -> Result<Option<SessionStatus>> {
         let Some(session) = evaluation.calibration_session_id else { return Ok(None) };

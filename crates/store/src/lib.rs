@@ -16,6 +16,7 @@ mod evaluations;
 mod org;
 mod reports;
 mod scorecards;
+mod series;
 mod sql;
 
 pub use auth::*;
@@ -24,6 +25,7 @@ pub use conversations::*;
 pub use evaluations::*;
 pub use org::*;
 pub use reports::*;
+pub use series::*;
 
 use plumbline_domain::scorecard::FieldError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -7,6 +7,7 @@ mod evaluations;
 mod org;
 mod reports;
 mod scorecards;
+mod series;
 mod session;
 
 pub use session::sign_in;
@@ -103,6 +104,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(calibrations::list_followups))
         .routes(routes!(calibrations::resolve_followup))
         .routes(routes!(calibrations::scorecard_decisions))
+        .routes(routes!(series::list_series, series::create_series))
+        .routes(routes!(series::get_series, series::update_series))
+        .routes(routes!(series::schedule_occurrence))
+        .routes(routes!(series::series_calendar))
+        .routes(routes!(series::my_calendar))
+        .routes(routes!(series::calibration_due))
 }
 
 /// Pagination parameters shared by every list.

@@ -320,6 +320,9 @@ pub async fn update_settings(
     if !valid(body.tolerance_points) {
         return Err(ApiError::field("tolerance_points", "must be from 0 to 100"));
     }
+    if !(body.form_calibration_threshold.is_finite() && (0.0..=1.0).contains(&body.form_calibration_threshold)) {
+        return Err(ApiError::field("form_calibration_threshold", "must be from 0 to 1"));
+    }
     state.store.update_settings(viewer.workspace_id, &body).await?;
     Ok(Json(body))
 }

@@ -165,16 +165,42 @@ pub async fn update_version(
     Ok(Json(state.store.update_draft_version(auth.0.workspace_id, version.id, &definition).await?))
 }
 
-/// Activates a draft version; the scorecard's previously active version is retired (admin, qa_lead).
+/// An activated version, with warnings worth reading.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Activated {
+    #[serde(flatten)]
+    pub version: ScorecardVersion,
+    /// E.g. the version's latest form calibration agreed less than the workspace threshold.
+    pub warnings: Vec<String>,
+}
+
+/// Activates a draft version; the scorecard's previously active version is retired (admin,
+/// qa_lead). Warns when the version's latest form calibration (a session on it while it was a
+/// draft) agreed with the calibrated answer less than the workspace's threshold, or when it
+/// was never form-calibrated.
 #[utoipa::path(post, path = "/api/v1/scorecards/{id}/versions/{version_id}/activate", tag = "scorecards",
     params(("id" = String, Path), ("version_id" = String, Path)),
-    responses((status = 200, body = ScorecardVersion), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Activated), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn activate_version(
     State(state): State<AppState>,
     auth: Auth,
     Path((sc, v)): Path<(String, String)>,
-) -> ApiResult<Json<ScorecardVersion>> {
+) -> ApiResult<Json<Activated>> {
     auth.require(Permission::ManageScorecards)?;
+    let ws = auth.0.workspace_id;
     let version = version_of(&state, &auth, &sc, &v).await?;
-    Ok(Json(state.store.activate_version(auth.0.workspace_id, version.id).await?))
+    let threshold = state.store.get_workspace(ws).await?.settings.form_calibration_threshold;
+    let mut warnings = Vec::new();
+    match state.store.latest_version_calibration(ws, version.id).await? {
+        None => warnings.push("this version was not form-calibrated: no submitted calibration session used it".into()),
+        Some((session, Some(agreement))) if agreement < threshold => warnings.push(format!(
+            "its latest form calibration (session {session}) agreed with the calibrated answer {:.0}% of the time, below the workspace threshold of {:.0}%",
+            agreement * 100.0,
+            threshold * 100.0
+        )),
+        Some((session, None)) => warnings.push(format!("its latest form calibration (session {session}) has no scores")),
+        Some(_) => {}
+    }
+    let version = state.store.activate_version(ws, version.id).await?;
+    Ok(Json(Activated { version, warnings }))
 }

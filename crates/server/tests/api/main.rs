@@ -16,13 +16,14 @@ use plumbline_domain::scorecard::{CriterionInput, DefinitionInput, ScalePreset, 
 use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_server::{AppState, ServerConfig, auth};
 use plumbline_store::testing::TestDatabase;
-use plumbline_store::{EvaluationEdit, NewEvaluation, NewSession, NewUser};
+use plumbline_store::{EvaluationEdit, NewEvaluation, NewSeries, NewSession, NewUser};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
 
 mod calibration;
+mod series;
 
 plumbline_store::scenarios!(route_walk, sign_in_with_cookie_and_csrf, import_over_http, errors_name_the_field);
 
@@ -195,6 +196,32 @@ impl TestApp {
         store.save_facilitation(ws.id, hidden.session.id, hidden.revision, facilitation, users["qa_lead"].id).await?;
         store.submit_calibration(ws.id, hidden.session.id, None, false, users["qa_lead"].id).await?;
 
+        let series = store
+            .create_series(
+                ws.id,
+                NewSeries {
+                    title: "Weekly walk".into(),
+                    goals: String::new(),
+                    scorecard_id: card.id,
+                    cadence: plumbline_domain::series::Cadence::Weekly,
+                    first_date: plumbline_domain::time::Date::parse("2026-01-10").expect("date"),
+                    start_minute: 15 * 60,
+                    duration_minutes: 60,
+                    facilitator_id: users["qa_lead"].id,
+                    participant_ids: vec![users["reviewer_b"].id],
+                    mode: SessionMode::Blind,
+                    hide_agent_name: false,
+                    filter: plumbline_domain::series::SeriesFilter {
+                        vendor_id: Some(vendor_b.id),
+                        ..Default::default()
+                    },
+                    conversations_per_occurrence: 1,
+                    seed: Some(7),
+                    created_by: users["qa_lead"].id,
+                },
+            )
+            .await?;
+
         let spare = auth::new_secret();
         let spare_token = store.create_token(users["reviewer_b"].id, "spare", &auth::digest(&spare)).await?;
 
@@ -212,6 +239,7 @@ impl TestApp {
             ("calibration", blind.session.id.to_string()),
             ("calibration2", hidden.session.id.to_string()),
             ("action", action.id.to_string()),
+            ("series", series.id.to_string()),
         ]);
         let vendor_b_secrets = vec![
             vendor_b.id.to_string(),
@@ -424,6 +452,19 @@ fn operations() -> Vec<Operation> {
         op(M::GET, "/api/v1/calibration-followups", &["admin", "qa_lead"], none),
         // The first resolver wins; afterwards there is no open follow-up (404).
         op(M::POST, "/api/v1/calibration-followups/{calibration2}/{user}/resolve", &["admin"], none),
+        op(M::GET, "/api/v1/calibration-series", &["admin", "qa_lead"], none),
+        op(M::POST, "/api/v1/calibration-series", &["admin", "qa_lead"], |app| {
+            Some((json!({"title": unique("Series"), "scorecard_id": app.ids["scorecard"], "cadence": "monthly", "first_date": "2026-02-01", "participant_ids": [app.ids["user"]], "filter": {"vendor_id": app.ids["vendor"]}}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/calibration-series/{series}", &["admin", "qa_lead"], none),
+        op(M::PATCH, "/api/v1/calibration-series/{series}", &["admin", "qa_lead"], |_| {
+            Some((json!({"active": true}).to_string(), "application/json"))
+        }),
+        // 201, or 409 once every candidate conversation has been calibrated.
+        op(M::POST, "/api/v1/calibration-series/{series}/occurrences", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/calibration-series/{series}/calendar.ics", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/calendar.ics", ALL, none),
+        op(M::GET, "/api/v1/calibration-due", &["admin", "qa_lead"], none),
         // State changes last: reveal, a stale submit (409), cancel.
         op(M::POST, "/api/v1/calibrations/{calibration}/reveal", &["admin", "qa_lead"], none),
         op(M::POST, "/api/v1/calibrations/{calibration}/submit", &["admin", "qa_lead"], |_| {
