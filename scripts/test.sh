@@ -36,4 +36,16 @@ say "tests (SQLite and PostgreSQL)"
 export INSTA_UPDATE=no
 cargo test --workspace --locked
 
+# --- End-to-end: the web pages in headless Debian Chromium (tests/e2e) ----------------------------
+# playwright-core drives the system's Chromium; nothing downloads a browser.
+say "end-to-end tests in headless Chromium"
+if [ ! -x /usr/bin/chromium ]; then
+  sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_if_needed apt-get install -y chromium || { sudo_if_needed apt-get update && sudo_if_needed apt-get install -y chromium; }
+fi
+cargo build --locked -p plumbline
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && PLUMBLINE_BIN="$PWD/../../target/debug/plumbline" npm test)
+# --- end of the end-to-end step -------------------------------------------------------------------
+
 say "all tests passed"

@@ -1,51 +1,124 @@
-//! The web pages: server-rendered with maud (which escapes every value it is given), served by
-//! the same binary, nothing loaded from outside. Forms carry a CSRF token. Errors render as
-//! friendly pages, never JSON or a stack trace.
+//! The web pages: server-rendered with maud (which escapes every value it is given; no HTML is
+//! ever built with `format!`), htmx for the few live parts, both served by this binary and
+//! nothing loaded from outside. Every POST form carries the session's CSRF token and is checked
+//! here. Errors render as friendly pages, never JSON or a stack trace.
+//!
+//! Who may see what is never decided here: pages ask the domain's `Viewer` and the shared
+//! access functions in [`crate::calibration_views`], exactly as the API does.
+
+mod calibrations;
+mod evaluations;
+mod home;
+mod ui;
 
 use crate::AppState;
 use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL_MS};
+use crate::error::ApiError;
 use crate::extract::PageAuth;
 use axum::Form;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 use plumbline_domain::access::Permission;
-use plumbline_domain::evaluation::EvaluationStatus;
-use plumbline_domain::org::Role;
-use plumbline_store::{
-    ConversationFilter, EvaluationFilter, EvaluationVisibility, IqsFilter, IqsGrouping, PageRequest,
-};
+use plumbline_domain::scorecard::FieldError;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
+        .route("/", get(home::home))
         .route("/login", get(login_page).post(login_submit))
-        .route("/logout", axum::routing::post(logout))
+        .route("/logout", post(logout))
+        .route("/static/{file}", get(static_file))
+        .route("/reviews", post(evaluations::start_review))
+        .route("/evaluations/{id}", get(evaluations::page).post(evaluations::save))
+        .route("/evaluations/{id}/score", post(evaluations::live_score))
+        .route("/calibrations", get(calibrations::list).post(calibrations::create))
+        .route("/calibrations/new", get(calibrations::new_form))
+        .route("/calibrations/new/conversations", get(calibrations::conversation_choices))
+        .route("/calibrations/{id}", get(calibrations::session_page))
+        .route("/calibrations/{id}/facilitation", post(calibrations::save_facilitation))
+        .route("/calibrations/{id}/reveal", post(calibrations::reveal))
+        .route("/calibrations/{id}/submit", post(calibrations::submit))
+        .route("/calibrations/{id}/cancel", post(calibrations::cancel))
+        .route("/calibrations/{id}/report", get(calibrations::report))
+        .route("/calibration-actions/{id}/done", post(home::action_done))
+        .route("/calibration-followups/{session}/{user}/resolve", post(home::resolve_followup))
         .fallback(not_found)
 }
 
-/// Why a page could not be shown.
+/// Why a page could not be shown. Each renders as a page a person can act on.
 #[derive(Debug)]
 pub enum PageError {
     SignIn,
     NotFound,
+    /// The form's CSRF token does not match the session's.
+    Expired,
+    Forbidden(String),
+    /// A refusal from the rules (409, 422...): a title, what happened, and the fields.
+    Refused {
+        status: StatusCode,
+        title: String,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     Server(String),
+}
+
+impl PageError {
+    fn refused(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
+        PageError::Refused { status, title: title.into(), detail: detail.into(), errors: Vec::new() }
+    }
+}
+
+fn error_page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Plumbline" } link rel="stylesheet" href="/static/plumbline.css"; }
+            body {
+                header class="top" { a class="brand" href="/" { "Plumbline" } }
+                main class="narrow" { section { h1 { (title) } (body) p { a href="/" { "Back to your work" } } } }
+            }
+        }
+    };
+    (status, page).into_response()
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::SignIn => Redirect::to("/login").into_response(),
-            PageError::NotFound => {
-                (StatusCode::NOT_FOUND, layout("Not found", None, html! { h1 { "Not found" } p { "There is no such page, or you may not see it." } p { a href="/" { "Back to your work" } } })).into_response()
-            }
+            PageError::NotFound => error_page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                html! { p { "There is no such page, or you may not see it." } },
+            ),
+            PageError::Expired => error_page(
+                StatusCode::FORBIDDEN,
+                "The form expired",
+                html! { p { "Go back, reload the page and try again. Nothing was changed." } },
+            ),
+            PageError::Forbidden(why) => error_page(StatusCode::FORBIDDEN, "Not allowed", html! { p { (why) } }),
+            PageError::Refused { status, title, detail, errors } => error_page(
+                status,
+                &title,
+                html! {
+                    p { (detail) }
+                    @if !errors.is_empty() { ul { @for e in &errors { li { code { (e.field) } ": " (e.reason) } } } }
+                    p { "Nothing was changed. Go back to the previous page to correct it." }
+                },
+            ),
             PageError::Server(cause) => {
                 tracing::error!(%cause, "page failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, layout("Something went wrong", None, html! { h1 { "Something went wrong" } p { "It is logged. Try again in a moment." } })).into_response()
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    html! { p { "It is logged. Try again in a moment." } },
+                )
             }
         }
     }
@@ -53,29 +126,60 @@ impl IntoResponse for PageError {
 
 impl From<plumbline_store::StoreError> for PageError {
     fn from(e: plumbline_store::StoreError) -> Self {
-        match e {
-            plumbline_store::StoreError::NotFound => PageError::NotFound,
-            other => PageError::Server(other.to_string()),
+        ApiError::from(e).into()
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        match e.status {
+            StatusCode::NOT_FOUND => PageError::NotFound,
+            StatusCode::UNAUTHORIZED => PageError::SignIn,
+            StatusCode::FORBIDDEN => PageError::Forbidden(e.detail),
+            s if s.is_server_error() => PageError::Server(e.detail),
+            status => PageError::Refused { status, title: e.title.to_string(), detail: e.detail, errors: e.errors },
         }
     }
 }
 
-const STYLE: &str = "
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-header{background:#1f3a5f;color:#fff;padding:.6rem 1.5rem;display:flex;gap:1rem;align-items:center}
-header a{color:#fff} header .who{margin-left:auto}
-main{max-width:70rem;margin:1.5rem auto;padding:0 1.5rem}
-section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:1rem 1.25rem;margin-bottom:1rem}
-table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eceff3}
-label{display:block;margin:.6rem 0 .2rem;font-weight:600} input{padding:.45rem;width:100%;max-width:24rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.5rem 1.1rem;background:#1f3a5f;color:#fff;border:0;border-radius:4px;cursor:pointer}
-button:focus,a:focus,input:focus{outline:3px solid #f0b429}
-.error{color:#a61b1b;background:#fdecec;padding:.5rem .75rem;border-radius:4px}
-.band-excellent{color:#17673a}.band-good{color:#7a5b00}.band-needs_attention{color:#a61b1b}
-.muted{color:#5b6472}
-";
+pub type PageResult<T> = Result<T, PageError>;
 
-fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) -> Markup {
+/// Checks a form's CSRF token against the signed-in session's.
+fn check_csrf(page: &PageAuth, sent: &str) -> PageResult<()> {
+    if auth::constant_time_eq(sent.as_bytes(), page.csrf.as_bytes()) { Ok(()) } else { Err(PageError::Expired) }
+}
+
+/// A form's fields in order, for forms whose field names depend on the data (one answer per
+/// criterion...). Checks the CSRF token.
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn checked(page: &PageAuth, Form(fields): Form<Vec<(String, String)>>) -> PageResult<Fields> {
+        let fields = Fields(fields);
+        check_csrf(page, fields.get("csrf").unwrap_or_default())?;
+        Ok(fields)
+    }
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
+    }
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Home,
+    Calibrations,
+    None,
+}
+
+/// The frame of every signed-in page: skip link, navigation, who is signed in.
+fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
+    let current = |n: Nav| if n == nav { Some("page") } else { None };
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -83,28 +187,53 @@ fn layout(title: &str, signed_in: Option<(&str, &str, &str)>, body: Markup) -> M
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Plumbline" }
-                style { (maud::PreEscaped(STYLE)) }
+                link rel="stylesheet" href="/static/plumbline.css";
+                script src="/static/htmx.min.js" defer {}
             }
             body {
-                header {
-                    strong { a href="/" { "Plumbline" } }
-                    @if let Some((name, role, csrf)) = signed_in {
-                        span class="who" { (name) " · " (role) }
+                a class="skip" href="#content" { "Skip to content" }
+                header class="top" {
+                    a class="brand" href="/" { "Plumbline" }
+                    nav aria-label="Main" class="actions" {
+                        a href="/" aria-current=[current(Nav::Home)] { "My work" }
+                        a href="/calibrations" aria-current=[current(Nav::Calibrations)] { "Calibrations" }
+                    }
+                    div class="who" {
+                        span { (page.user.name) " · " (page.user.role.to_string()) }
                         form method="post" action="/logout" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            button type="submit" style="margin:0" { "Sign out" }
+                            input type="hidden" name="csrf" value=(page.csrf);
+                            button type="submit" class="secondary small" { "Sign out" }
                         }
                     }
                 }
-                main { (body) }
+                main id="content" { (body) }
             }
         }
     }
 }
 
+/// The hidden CSRF field every POST form carries.
+fn csrf_field(page: &PageAuth) -> Markup {
+    html! { input type="hidden" name="csrf" value=(page.csrf); }
+}
+
 async fn not_found() -> PageError {
     PageError::NotFound
 }
+
+/// The vendored front-end files, compiled into the binary.
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, content_type): (&'static [u8], &str) = match file.as_str() {
+        // htmx 2.0.11 (npm `htmx.org`, BSD-0), copied unchanged from its dist/ folder.
+        "htmx.min.js" => (include_bytes!("../../static/htmx.min.js"), "text/javascript; charset=utf-8"),
+        "plumbline.css" => (include_bytes!("../../static/plumbline.css"), "text/css; charset=utf-8"),
+        _ => return PageError::NotFound.into_response(),
+    };
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign in and out
 
 #[derive(Deserialize)]
 struct LoginForm {
@@ -114,24 +243,30 @@ struct LoginForm {
 }
 
 fn login_form(csrf: &str, email: &str, error: Option<&str>) -> Markup {
-    layout(
-        "Sign in",
-        None,
-        html! {
-            section style="max-width:28rem" {
-                h1 { "Sign in" }
-                @if let Some(error) = error { p class="error" role="alert" { (error) } }
-                form method="post" action="/login" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    label for="email" { "Email" }
-                    input id="email" name="email" type="email" autocomplete="username" required value=(email);
-                    label for="password" { "Password" }
-                    input id="password" name="password" type="password" autocomplete="current-password" required;
-                    button type="submit" { "Sign in" }
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in · Plumbline" } link rel="stylesheet" href="/static/plumbline.css"; }
+            body {
+                header class="top" { span class="brand" { "Plumbline" } }
+                main class="narrow" id="content" {
+                    section {
+                        h1 { "Sign in" }
+                        @if let Some(error) = error { p class="error" role="alert" { (error) } }
+                        form method="post" action="/login" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label for="email" { "Email" }
+                            input id="email" name="email" type="email" autocomplete="username" required value=(email);
+                            label for="password" { "Password" }
+                            input id="password" name="password" type="password" autocomplete="current-password" required;
+                            button type="submit" { "Sign in" }
+                        }
+                    }
                 }
             }
-        },
-    )
+        }
+    }
 }
 
 async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -178,10 +313,8 @@ async fn logout(
     headers: HeaderMap,
     page: PageAuth,
     Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    if !auth::constant_time_eq(form.csrf.as_bytes(), page.csrf.as_bytes()) {
-        return Ok((StatusCode::FORBIDDEN, "The form expired; go back and try again.").into_response());
-    }
+) -> PageResult<Response> {
+    check_csrf(&page, &form.csrf)?;
     if let Some(session) = auth::cookie(&headers, SESSION_COOKIE) {
         state.store.delete_session(&auth::digest(&session)).await?;
     }
@@ -189,111 +322,7 @@ async fn logout(
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
 }
 
-fn date(ms: i64) -> String {
-    plumbline_domain::time::Date::of(ms).to_string()
-}
-
-/// "My work": what the signed-in user has to do.
-async fn home(State(state): State<AppState>, page: PageAuth) -> Result<Markup, PageError> {
-    let viewer = &page.viewer;
-    let ws = viewer.workspace_id;
-    let mine = EvaluationVisibility {
-        vendor: plumbline_domain::access::VendorScope::All,
-        author: Some(viewer.user_id),
-        agent: None,
-        calibration_tasks_of_others: None,
-    };
-    let drafts = state
-        .store
-        .list_evaluations(
-            ws,
-            &mine,
-            &EvaluationFilter { status: Some(EvaluationStatus::Draft), ..Default::default() },
-            &PageRequest { cursor: None, limit: Some(20) },
-        )
-        .await?;
-    let to_review = if viewer.may(Permission::Evaluate) {
-        state
-            .store
-            .list_conversations(
-                ws,
-                viewer.vendor_scope(),
-                None,
-                &ConversationFilter::default(),
-                &PageRequest { cursor: None, limit: Some(10) },
-            )
-            .await?
-            .items
-    } else {
-        Vec::new()
-    };
-    let iqs = if viewer.may(Permission::ReadReports) {
-        let bands = state.store.get_workspace(ws).await?.settings.bands;
-        state.store.iqs_report(ws, viewer.vendor_scope(), IqsGrouping::Vendor, &IqsFilter::default(), &bands).await?
-    } else {
-        Vec::new()
-    };
-    let received = if viewer.role == Role::Agent {
-        let visibility = EvaluationVisibility {
-            vendor: viewer.vendor_scope(),
-            author: None,
-            agent: Some(viewer.agent_id.unwrap_or_default()),
-            calibration_tasks_of_others: Some(viewer.user_id),
-        };
-        state
-            .store
-            .list_evaluations(
-                ws,
-                &visibility,
-                &EvaluationFilter::default(),
-                &PageRequest { cursor: None, limit: Some(20) },
-            )
-            .await?
-            .items
-    } else {
-        Vec::new()
-    };
-    let role = page.user.role.to_string();
-    Ok(layout(
-        "My work",
-        Some((&page.user.name, &role, &page.csrf)),
-        html! {
-            h1 { "My work" }
-            section aria-labelledby="drafts" {
-                h2 id="drafts" { "Reviews to finish" }
-                @if drafts.items.is_empty() { p class="muted" { "No drafts. Nice." } }
-                @else {
-                    table { thead { tr { th { "Started" } th { "Conversation" } th { "Answered" } } }
-                        tbody { @for e in &drafts.items { tr { td { (date(e.created_at)) } td { code { (e.conversation_id) } } td { (e.answers.len()) } } } } }
-                }
-            }
-            @if !to_review.is_empty() {
-                section aria-labelledby="review" {
-                    h2 id="review" { "Recent conversations to review" }
-                    table { thead { tr { th { "Started" } th { "Channel" } th { "Subject" } th { "CSAT" } } }
-                        tbody { @for c in &to_review { tr { td { (date(c.started_at)) } td { (c.channel.as_str()) } td { (c.subject) } td { (c.metrics.csat.map(|v| v.to_string()).unwrap_or_default()) } } } } }
-                }
-            }
-            @if !iqs.is_empty() {
-                section aria-labelledby="iqs" {
-                    h2 id="iqs" { "IQS by vendor" }
-                    table { thead { tr { th { "Vendor" } th { "Reviews" } th { "IQS" } th { "Mean score" } } }
-                        tbody { @for r in &iqs { tr {
-                            td { (r.name) } td { (r.evaluations) }
-                            td class=(r.band.map(|b| format!("band-{}", serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).unwrap_or_default()) { (r.iqs.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) }
-                            td { (r.mean_score.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) }
-                        } } } }
-                    p class="muted" { a href="/api/v1/reports/iqs?group_by=vendor&format=csv" { "Download CSV" } }
-                }
-            }
-            @if viewer.role == Role::Agent {
-                section aria-labelledby="received" {
-                    h2 id="received" { "Reviews of your conversations" }
-                    @if received.is_empty() { p class="muted" { "None yet." } }
-                    @else { table { thead { tr { th { "Submitted" } th { "Score" } th { "Feedback" } } }
-                        tbody { @for e in &received { tr { td { (e.submitted_at.map(date).unwrap_or_default()) } td { (e.result.as_ref().and_then(|r| r.score).map(|s| format!("{s:.1}")).unwrap_or_else(|| "–".into())) } td { (e.overall_feedback) } } } } } }
-                }
-            }
-        },
-    ))
+/// Whether the viewer may create and facilitate calibration sessions.
+fn calibrates(page: &PageAuth) -> bool {
+    page.viewer.may(Permission::Calibrate)
 }

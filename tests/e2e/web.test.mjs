@@ -1,0 +1,355 @@
+// End-to-end tests of the web pages in headless Debian Chromium, driven by playwright-core
+// (which never downloads a browser here). They start the real binary on a free port with a
+// fresh SQLite file holding the demo workspace, then play the calibration flow with four
+// separate browser contexts (three graders, one facilitator), score a review, and check that
+// every text a user typed renders escaped.
+//
+// Run: `npm test` in this folder (scripts/test.sh does it). PLUMBLINE_BIN picks the binary
+// (default: target/debug/plumbline); CHROMIUM the browser (default: /usr/bin/chromium).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.PLUMBLINE_BIN || resolve(here, '../../target/debug/plumbline');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = join(here, 'screenshots');
+const PASSWORD = 'plumbline-demo';
+
+// Typed into every text field: if any of it ran, `window.__xss` would be set.
+const XSS = `<script>window.__xss=1</script><img src=x onerror="window.__xss=1">`;
+const typed = (label) => `${label} ${XSS}`;
+
+let server;
+let dataDir;
+let base;
+let browser;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Resolves once the server answers /healthz; fails if the process exits first. */
+function waitUntilServing(child, url) {
+  return new Promise((ok, fail) => {
+    let done = false;
+    child.once('exit', (code) => { if (!done) { done = true; fail(new Error(`plumbline exited with ${code}`)); } });
+    const probe = () => {
+      if (done) return;
+      fetch(`${url}/healthz`).then((r) => {
+        if (r.ok) { done = true; ok(); } else { setImmediate(probe); }
+      }, () => setTimeout(probe, 50));
+    };
+    probe();
+  });
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'plumbline-e2e-'));
+  execFileSync(BIN, ['demo', '--data-dir', dataDir], { stdio: 'ignore' });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(BIN, ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  const [, launched] = await Promise.all([
+    waitUntilServing(server, base),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    }),
+  ]);
+  browser = launched;
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((ok) => server.once('exit', ok));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A new browser context (its own cookies) signed in as `who`@northwind.example. */
+async function signIn(who) {
+  const context = await browser.newContext({ baseURL: base, viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('dialog', (d) => { throw new Error(`unexpected dialog: ${d.message()}`); });
+  page.on('pageerror', (e) => { throw e; });
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(`${who}@northwind.example`);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  return { context, page };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Nothing typed ran as code, and the typed text is on the page as text. */
+async function assertEscaped(page, label) {
+  assert.equal(await page.evaluate(() => window.__xss), undefined, `script ran on ${page.url()}`);
+  if (label) {
+    const count = await page.getByText(`${label} <script>window.__xss=1</script>`, { exact: false }).count();
+    assert.ok(count > 0, `"${label}" with its <script> is not shown as text on ${page.url()}`);
+  }
+}
+
+/** Submits a form by clicking a button and waits for the page it leads to. */
+async function clickAndLoad(page, locator) {
+  await Promise.all([page.waitForEvent('load'), locator.click()]);
+}
+
+/** Answers every criterion of the scoring form: option `pick(i, count)` of criterion i. */
+async function answerAll(page, pick) {
+  const fieldsets = page.locator('form fieldset');
+  const n = await fieldsets.count();
+  for (let i = 0; i < n; i++) {
+    const radios = fieldsets.nth(i).locator('input[type=radio]:not([value=na])');
+    const count = await radios.count();
+    const scored = page.waitForResponse((r) => r.url().endsWith('/score') && r.status() === 200);
+    await radios.nth(pick(i, count)).check();
+    await scored;
+  }
+  return n;
+}
+
+const state = {};
+
+test('calibration: create, blind scoring by three graders, facilitation, reveal, submit, report', async () => {
+  const lead = await signIn('lead');
+  await shot(lead.page, 'home-lead');
+
+  // Create the session.
+  await lead.page.goto('/calibrations');
+  await shot(lead.page, 'calibrations');
+  await clickAndLoad(lead.page, lead.page.getByRole('link', { name: 'New session' }));
+  await lead.page.getByLabel('Title').fill(typed('Tone check'));
+  await lead.page.getByLabel('Goals').fill(typed('Goals'));
+  await lead.page.getByLabel('Scorecard version').selectOption({ label: 'Chat Essentials · version 1' });
+  await lead.page.getByLabel('Channel').selectOption('chat');
+  await lead.page.getByLabel('How many to pick at random').fill('1');
+  const picked = lead.page.waitForResponse((r) => r.url().includes('/calibrations/new/conversations'));
+  await lead.page.getByRole('button', { name: 'Pick at random' }).click();
+  await picked;
+  await lead.page.locator('#conversation-choices input[type=checkbox]:checked').first().waitFor();
+  assert.equal(await lead.page.locator('#conversation-choices input[type=checkbox]:checked').count(), 1);
+  for (const name of ['Tom Becker', 'Ingrid Solberg', 'Marcus Webb']) {
+    await lead.page.getByLabel(name, { exact: false }).check();
+  }
+  await lead.page.getByLabel('Hide the agent\'s name from participants').check();
+  await lead.page.getByLabel('Scoring deadline (UTC)').fill('2031-01-15T17:00');
+  await shot(lead.page, 'calibration-new');
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Create session' }));
+  const sessionUrl = lead.page.url();
+  assert.match(sessionUrl, /\/calibrations\/[0-9a-f-]{36}$/);
+  state.sessionUrl = sessionUrl;
+  await assertEscaped(lead.page, 'Tone check');
+
+  // Three graders, each in their own context.
+  const graders = [];
+  for (const who of ['grader1', 'grader2', 'grader3']) graders.push(await signIn(who));
+
+  // Grader 1 scores and submits, with comments only they wrote.
+  for (const [i, g] of graders.entries()) {
+    const { page } = g;
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'Calibration sessions to score' }).waitFor();
+    await assertEscaped(page, 'Tone check');
+    await clickAndLoad(page, page.locator('#to-score').locator('..').getByRole('link', { name: 'Score' }));
+    assert.match(page.url(), /\/evaluations\//);
+    if (i === 0) await shot(page, 'scoring-calibration-task');
+    // The agent's name is hidden from participants.
+    assert.equal(await page.getByText('Agent:', { exact: false }).count(), 0);
+    await answerAll(page, (c, count) => Math.min(i + (c % 2), count - 1));
+    await page.locator('form fieldset').first().getByRole('textbox').fill(typed(`secret comment of grader ${i + 1}`));
+    await page.getByLabel('Overall feedback').fill(typed(`overall of grader ${i + 1}`));
+    if (i < 2) {
+      await clickAndLoad(page, page.getByRole('button', { name: 'Submit' }));
+      assert.equal(page.url(), sessionUrl);
+    } else {
+      await clickAndLoad(page, page.getByRole('button', { name: 'Save draft' }));
+    }
+  }
+
+  // Blind: before the reveal no grader sees anyone else's scores, comments or counts.
+  for (const [i, g] of graders.entries()) {
+    await g.page.goto(sessionUrl);
+    const html = await g.page.content();
+    for (const [j] of graders.entries()) {
+      if (j !== i) assert.ok(!html.includes(`secret comment of grader ${j + 1}`), `grader ${i + 1} sees grader ${j + 1}'s comment`);
+    }
+    assert.equal(await g.page.getByRole('heading', { name: 'Everyone\'s scores' }).count(), 0);
+    assert.ok(!html.includes('submitted</span>'), 'submitted counts leak before the reveal');
+    const matrix = await g.page.request.get(`${sessionUrl.replace('/calibrations/', '/api/v1/calibrations/')}/matrix`);
+    assert.equal(matrix.status(), 403);
+  }
+  await shot(graders[1].page, 'participant-session-blind');
+  // The third grader submits late, before the reveal.
+  await graders[2].page.goto('/');
+  await clickAndLoad(graders[2].page, graders[2].page.locator('#to-score').locator('..').getByRole('link', { name: 'Score' }));
+  await clickAndLoad(graders[2].page, graders[2].page.getByRole('button', { name: 'Submit' }));
+
+  // Facilitator: overview (attendance, notes), then a conflicting save from a second tab.
+  await lead.page.goto(sessionUrl);
+  for (const name of ['Tom Becker', 'Ingrid Solberg', 'Marcus Webb']) {
+    await lead.page.getByLabel(`Attendance of ${name}`).selectOption('present');
+  }
+  await lead.page.getByLabel('Notes').fill(typed('Notes'));
+  const second = await lead.context.newPage();
+  await second.goto(sessionUrl);
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Save' }));
+  await lead.page.getByText('Saved.').waitFor();
+  await assertEscaped(lead.page);
+  assert.equal(await lead.page.getByLabel('Notes').inputValue(), typed('Notes'));
+  await shot(lead.page, 'facilitator-overview');
+  await second.getByLabel('Notes').fill('a stale edit');
+  await clickAndLoad(second, second.getByRole('button', { name: 'Save' }));
+  await second.getByRole('heading', { name: 'Someone else saved this session first' }).waitFor();
+  assert.ok((await second.content()).includes('Priya Raman saved revision'));
+  await second.getByRole('cell', { name: 'notes' }).first().waitFor();
+  await shot(second, 'facilitation-conflict');
+  await second.close();
+
+  // Reveal, then the scoring tab: matrix, heat map, bars, suggested and calibrated answers.
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Reveal scores' }));
+  await lead.page.getByText('Scores revealed').waitFor();
+  assert.ok(await lead.page.locator('table.matrix td.heat-0, table.matrix td.heat-1, table.matrix td.heat-2, table.matrix td.heat-3').count() > 0);
+  assert.ok(await lead.page.locator('svg.dist').count() > 0);
+  for (const name of ['Tom Becker', 'Ingrid Solberg', 'Marcus Webb']) {
+    await lead.page.locator('table.matrix th', { hasText: name }).first().waitFor();
+  }
+  await assertEscaped(lead.page, 'secret comment of grader 1');
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Use the suggested answers where none is picked' }));
+  await lead.page.getByText('Saved.').waitFor();
+  const unpicked = await lead.page.locator('table.matrix select').evaluateAll((s) => s.filter((x) => x.value === '').length);
+  assert.equal(unpicked, 0);
+  await lead.page.getByLabel('Calibrated feedback').fill(typed('Calibrated feedback'));
+  await lead.page.getByLabel('To Tom Becker').fill(typed('Feedback to Tom'));
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Save' }));
+  await lead.page.getByText('Saved.').waitFor();
+  await assertEscaped(lead.page);
+  await shot(lead.page, 'facilitator-scoring');
+
+  // Decisions and actions.
+  await clickAndLoad(lead.page, lead.page.getByRole('link', { name: 'Decisions and actions' }));
+  await lead.page.locator('#decision\\.0\\.text').fill(typed('A decision'));
+  await lead.page.locator('#decision\\.0\\.criterion').selectOption({ index: 1 });
+  await lead.page.locator('#action\\.0\\.text').fill(typed('An action'));
+  await lead.page.locator('#action\\.0\\.kind').selectOption('training');
+  await lead.page.locator('#action\\.0\\.due').fill('2031-02-01');
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Save' }));
+  await lead.page.getByText('Saved.').waitFor();
+  assert.equal(await lead.page.locator('#decision\\.0\\.text').inputValue(), typed('A decision'));
+  await shot(lead.page, 'facilitator-decisions');
+
+  // After the reveal, a grader who submitted sees everyone's scores.
+  await graders[1].page.goto(sessionUrl);
+  await graders[1].page.getByRole('heading', { name: 'Everyone\'s scores' }).waitFor();
+  await assertEscaped(graders[1].page);
+  await shot(graders[1].page, 'participant-session-revealed');
+
+  // Submit, publishing only if offered, and read the report.
+  await lead.page.goto(sessionUrl);
+  const publish = lead.page.getByLabel('Publish the calibrated result', { exact: false });
+  if (await publish.count()) await publish.check();
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Submit the session' }));
+  assert.match(lead.page.url(), /\/report$/);
+  await lead.page.getByRole('heading', { name: 'Participants against the calibrated answer' }).waitFor();
+  assert.equal(await lead.page.locator('section[aria-labelledby=graders] tbody tr').count(), 3);
+  await assertEscaped(lead.page, 'Calibrated feedback');
+  await shot(lead.page, 'calibration-report');
+
+  // A participant's report shows their own row only.
+  await graders[0].page.goto(lead.page.url());
+  assert.equal(await graders[0].page.locator('section[aria-labelledby=graders] tbody tr').count(), 1);
+  await assertEscaped(graders[0].page, 'Feedback to Tom');
+  await shot(graders[0].page, 'participant-report');
+
+  // The lead's home lists the open action item.
+  await lead.page.goto('/');
+  await assertEscaped(lead.page, 'An action');
+
+  for (const g of graders) await g.context.close();
+  await lead.context.close();
+});
+
+test('scoring a review: live score, save draft, submit', async () => {
+  const { context, page } = await signIn('grader4');
+  await clickAndLoad(page, page.locator('#review').locator('..').getByRole('button', { name: 'Review' }).first());
+  assert.match(page.url(), /\/evaluations\//);
+  await page.locator('#live-score').getByText('Score: –').waitFor();
+  // The best option everywhere scores 100.
+  const criteria = await answerAll(page, () => 0);
+  await page.locator('#live-score').getByText(`${criteria} of ${criteria} answered`).waitFor();
+  await page.locator('#live-score').getByText('Score: 100.0').waitFor();
+  await page.getByLabel('Overall feedback').fill(typed('Review feedback'));
+  await shot(page, 'review-scoring');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Save draft' }));
+  await page.getByText('Draft saved.').waitFor();
+  assert.equal(await page.getByLabel('Overall feedback').inputValue(), typed('Review feedback'));
+  state.reviewUrl = page.url().split('?')[0];
+
+  await page.goto('/');
+  await page.locator('#drafts').locator('..').getByRole('link', { name: 'Continue' }).first().waitFor();
+  await shot(page, 'home-grader');
+  await page.goto(state.reviewUrl);
+  await clickAndLoad(page, page.getByRole('button', { name: 'Submit' }));
+  await page.getByText('Submitted. Thank you.').waitFor();
+  await assertEscaped(page, 'Review feedback');
+  assert.equal(await page.getByRole('button', { name: 'Submit' }).count(), 0);
+  await context.close();
+});
+
+test('an unanswered submit is a form error, not a raw error', async () => {
+  const { context, page } = await signIn('grader4');
+  await clickAndLoad(page, page.locator('#review').locator('..').getByRole('button', { name: 'Review' }).first());
+  await page.locator('form fieldset').first().getByRole('textbox').fill(typed('A comment without an answer'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Submit' }));
+  await page.getByRole('alert').getByText('choose an answer', { exact: false }).first().waitFor();
+  // What was typed comes back, escaped.
+  assert.equal(await page.locator('form fieldset').first().getByRole('textbox').inputValue(), typed('A comment without an answer'));
+  await assertEscaped(page);
+  await context.close();
+});
+
+test('every typed text renders escaped, and unknown pages are friendly', async () => {
+  const { context, page } = await signIn('lead');
+  for (const [url, label] of [
+    [state.sessionUrl, 'Tone check'],
+    [`${state.sessionUrl}/report`, 'A decision'],
+    [`${state.sessionUrl}/report`, 'An action'],
+    [`${state.sessionUrl}/report`, 'Notes'],
+    [state.reviewUrl, 'Review feedback'],
+    ['/calibrations', 'Tone check'],
+  ]) {
+    await page.goto(url);
+    await assertEscaped(page, label);
+  }
+  const missing = await page.goto('/calibrations/00000000-0000-0000-0000-000000000000');
+  assert.equal(missing.status(), 404);
+  await page.getByRole('heading', { name: 'Not found' }).waitFor();
+  await context.close();
+});
