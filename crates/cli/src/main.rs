@@ -37,6 +37,22 @@ enum Command {
     },
     /// Create the demo workspace in an empty database.
     Demo(DatabaseArgs),
+    /// Write a consistent snapshot of the SQLite database to FILE, even while the server runs.
+    /// (PostgreSQL: use pg_dump.)
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Restore a backup made by `plumbline backup` as the SQLite database. Stop the server
+    /// first; an existing database is replaced only with --force.
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Reliability statistics of a ratings spreadsheet (unit,rater,rater,... one row per unit).
     Agreement(agreement_cmd::AgreementArgs),
 }
@@ -192,6 +208,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { file, database } => {
+            let store = database.open().await?;
+            store.backup_sqlite(&file).await?;
+            println!("Backed up to {}.", file.display());
+            Ok(())
+        }
+        Command::Restore { file, force, database } => restore(&file, force, &database).await,
         Command::Import { what: ImportCommand::Conversations { file, format, database } } => {
             import_conversations(&database, &file, format.as_deref()).await
         }
@@ -252,6 +275,64 @@ async fn the_workspace(store: &Store) -> anyhow::Result<plumbline_domain::org::W
         .into_iter()
         .next()
         .context("the database holds no workspace yet: add the first user with `plumbline user add`")
+}
+
+/// Checks the backup (SQLite's integrity check, and that this build knows its migrations), then
+/// puts it in place with a copy and a rename, so a failure never leaves half a database.
+async fn restore(file: &std::path::Path, force: bool, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let url = database.url()?;
+    let Some(target) = url.strip_prefix("sqlite://").map(|t| t.split('?').next().unwrap_or(t)) else {
+        bail!("restore works on the SQLite database; for PostgreSQL use pg_restore or psql (see the README)");
+    };
+    let target = PathBuf::from(target);
+    if !file.is_file() {
+        bail!("{} is not a file", file.display());
+    }
+    if target.exists() && !force {
+        bail!("{} exists; stop the server and pass --force to replace it", target.display());
+    }
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // Check a copy next to the target (the backup itself is never modified), then rename it
+    // into place: a failure never leaves half a database.
+    let temporary = target.with_extension("db.restoring");
+    std::fs::copy(file, &temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
+    let checked = check_backup(&temporary).await;
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(e.context(format!("{} cannot be restored", file.display())));
+    }
+    std::fs::File::open(&temporary)?.sync_all()?;
+    for suffix in ["-wal", "-shm"] {
+        let stale = PathBuf::from(format!("{}{suffix}", target.display()));
+        if stale.exists() {
+            std::fs::remove_file(&stale).with_context(|| format!("cannot remove {}", stale.display()))?;
+        }
+    }
+    std::fs::rename(&temporary, &target).with_context(|| format!("cannot replace {}", target.display()))?;
+    // Bring the restored database up to this build's migrations.
+    Store::connect(&url).await?.close().await;
+    println!("Restored {} from {}.", target.display(), file.display());
+    Ok(())
+}
+
+/// SQLite's integrity check, and migrations this build knows.
+async fn check_backup(path: &std::path::Path) -> anyhow::Result<()> {
+    let backup =
+        Store::connect_without_migrating(&plumbline_store::sqlite_url(path)).await.context("not a database")?;
+    let result = async {
+        backup.integrity_check().await?;
+        let applied = backup.applied_migrations().await.context("not a Plumbline database")?;
+        let known = Store::known_migrations();
+        if applied.is_empty() || applied.iter().any(|a| !known.contains(a)) {
+            bail!("not a Plumbline database of this version or an older one");
+        }
+        Ok(())
+    }
+    .await;
+    backup.close().await;
+    result
 }
 
 async fn import_conversations(

@@ -10,6 +10,7 @@
 //! The shared scenario suite in `tests/` runs every operation on both databases.
 
 mod auth;
+mod backup;
 mod calibrations;
 mod conversations;
 mod evaluations;

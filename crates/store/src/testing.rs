@@ -95,3 +95,10 @@ macro_rules! scenarios {
         }
     )*};
 }
+
+/// A `SELECT COUNT(*) ...` for tests that check invariants across a whole table.
+pub async fn count(store: &Store, query: &str) -> i64 {
+    let (n,): (i64,) =
+        sqlx::query_as(sqlx::AssertSqlSafe(query.to_string())).fetch_one(store.pool()).await.expect("a count query");
+    n
+}
