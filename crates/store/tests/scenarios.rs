@@ -20,6 +20,7 @@ scenarios!(
     import_is_all_or_nothing,
     evaluation_lifecycle,
     concurrent_submits_leave_one_result,
+    the_same_import_twice_at_once_creates_no_duplicates,
     iqs_report_is_a_ratio_of_sums,
     lists_respect_vendor_scope,
 );
@@ -377,6 +378,30 @@ async fn evaluation_lifecycle(db: &TestDatabase) -> Result<()> {
     let page =
         db.store.list_evaluations(s.ws, &visibility, &EvaluationFilter::default(), &PageRequest::default()).await?;
     ensure!(page.items.len() == 1 && page.items[0].answers == answers);
+    Ok(())
+}
+
+/// Two uploads of the same file at the same moment: both are acknowledged (the later one
+/// updates what the first created) or one is refused with a conflict; never a duplicate.
+async fn the_same_import_twice_at_once_creates_no_duplicates(db: &TestDatabase) -> Result<()> {
+    let (ws, _, _) = workspace(db).await?;
+    let rows = |_: ()| -> Vec<ImportItem> {
+        (0..300).map(|i| Ok((i as u64 + 2, record(&format!("TWICE-{i}"), None, &format!("Agent {}", i % 7))))).collect()
+    };
+    let (mut first, mut second) = (send_all(rows(())).await, send_all(rows(())).await);
+    let (a, b) =
+        tokio::join!(db.store.import_conversations(ws, &mut first), db.store.import_conversations(ws, &mut second));
+    let outcomes = [&a, &b];
+    ensure!(outcomes.iter().any(|o| o.is_ok()), "{a:?} {b:?}");
+    for outcome in outcomes {
+        ensure!(
+            matches!(outcome, Ok(_) | Err(ImportError::Store(StoreError::Conflict(_) | StoreError::Duplicate(_)))),
+            "{outcome:?}"
+        );
+    }
+    ensure!(db.store.count_conversations(ws).await? == 300);
+    let agents = db.store.list_agents(ws, VendorScope::All, &AgentFilter::default(), &PageRequest::default()).await?;
+    ensure!(agents.items.len() == 7, "{} agents", agents.items.len());
     Ok(())
 }
 
