@@ -48,4 +48,9 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && PLUMBLINE_BIN="$PWD/../../target/debug/plumbline" npm test)
 # --- end of the end-to-end step -------------------------------------------------------------------
 
+# --- OpenAPI fuzzing: schemathesis against the running server, bounded (scripts/schemathesis.sh) --
+# Zero 5xx and zero responses that violate the document. A longer run: scripts/schemathesis.sh 200
+say "OpenAPI fuzzing (schemathesis, 10 examples per operation)"
+bash scripts/schemathesis.sh 10
+
 say "all tests passed"

@@ -46,7 +46,7 @@ impl AppState {
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, openapi) = api::split();
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api_router)
@@ -61,7 +61,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The OpenAPI document, as served.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api::router().split_for_parts().1
+    api::split().1
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -33,7 +33,7 @@ pub const IMPORT_BODY_LIMIT: usize = 4 * 1024 * 1024 * 1024;
         license(name = "Apache-2.0")
     ),
     modifiers(&Security),
-    components(schemas(Problem)),
+    components(schemas(Problem, plumbline_store::IqsGrouping)),
     security(("bearer" = []), ("session" = []))
 )]
 struct ApiDoc;
@@ -51,6 +51,75 @@ impl Modify for Security {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
         );
+    }
+}
+
+/// The API's routes and its OpenAPI document, with the error responses every operation can
+/// give written into the document (see [`document_errors`]).
+pub fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = router().split_for_parts();
+    document_errors(&mut document);
+    (router, document)
+}
+
+/// Every error is an RFC 9457 problem document (`application/problem+json`), and some can come
+/// from any operation: 400 (a body or query that is not even well-formed), 401 (no or bad
+/// credentials), 403 (the role may not), 404 for operations on a path id, and for operations
+/// with a body 413 (too large), 415 (not JSON) and 422 (invalid). This writes them all into
+/// the document, so that it describes every response the server sends.
+fn document_errors(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = || ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name("Problem")))).build();
+    let reason = |status: &str| match status {
+        "400" => "the request is not well-formed",
+        "401" => "not signed in: send a bearer token or the session cookie",
+        "403" => "your role may not do this",
+        "404" => "no such resource, or you may not see it",
+        "409" => "a conflict with the current state",
+        "413" => "the body is too large",
+        "415" => "send Content-Type: application/json",
+        "422" => "invalid input: each bad field is named",
+        "429" => "too many attempts; retry later",
+        _ => "an error",
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations =
+            [item.get.as_mut(), item.put.as_mut(), item.post.as_mut(), item.delete.as_mut(), item.patch.as_mut()];
+        for operation in operations.into_iter().flatten() {
+            let public = path == "/api/v1/login";
+            let mut statuses = vec!["400"];
+            if !public {
+                statuses.extend(["401", "403"]);
+            }
+            if path.contains('{') {
+                statuses.push("404");
+            }
+            let has_query = operation.parameters.as_ref().is_some_and(|p| {
+                p.iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query))
+            });
+            if has_query {
+                statuses.push("422");
+            }
+            if operation.request_body.is_some() {
+                statuses.extend(["413", "415", "422"]);
+            }
+            let responses = &mut operation.responses.responses;
+            for status in statuses {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| RefOr::T(ResponseBuilder::new().description(reason(status)).build()));
+            }
+            for (status, response) in responses.iter_mut() {
+                if !status.starts_with('4') && !status.starts_with('5') {
+                    continue;
+                }
+                if let RefOr::T(response) = response {
+                    response.content.clear();
+                    response.content.insert("application/problem+json".to_string(), RefOr::T(problem()));
+                }
+            }
+        }
     }
 }
 
