@@ -335,7 +335,7 @@ test('an unanswered submit is a form error, not a raw error', async () => {
   await context.close();
 });
 
-test('every typed text renders escaped, and unknown pages are friendly', async () => {
+test('every typed text renders escaped; the IQS report; unknown pages are friendly', async () => {
   const { context, page } = await signIn('lead');
   for (const [url, label] of [
     [state.sessionUrl, 'Tone check'],
@@ -348,6 +348,14 @@ test('every typed text renders escaped, and unknown pages are friendly', async (
     await page.goto(url);
     await assertEscaped(page, label);
   }
+  await page.goto('/reports/iqs');
+  await page.getByLabel('Group by').selectOption('team');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Show' }));
+  await page.locator('svg[role=img] rect').first().waitFor();
+  await shot(page, 'report-iqs');
+  const csv = await page.request.get(await page.getByRole('link', { name: 'Download this table as CSV' }).getAttribute('href'));
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()['content-type'], /text\/csv/);
   const missing = await page.goto('/calibrations/00000000-0000-0000-0000-000000000000');
   assert.equal(missing.status(), 404);
   await page.getByRole('heading', { name: 'Not found' }).waitFor();

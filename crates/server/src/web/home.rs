@@ -291,7 +291,7 @@ pub async fn home(State(state): State<AppState>, page: PageAuth) -> PageResult<M
     ))
 }
 
-fn band_class(band: plumbline_domain::org::Band) -> &'static str {
+pub(super) fn band_class(band: plumbline_domain::org::Band) -> &'static str {
     match serde_json::to_value(band).ok().as_ref().and_then(|v| v.as_str()) {
         Some("excellent") => "band-excellent",
         Some("good") => "band-good",

@@ -9,6 +9,7 @@
 mod calibrations;
 mod evaluations;
 mod home;
+mod reports;
 mod ui;
 
 use crate::AppState;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/calibrations/{id}/submit", post(calibrations::submit))
         .route("/calibrations/{id}/cancel", post(calibrations::cancel))
         .route("/calibrations/{id}/report", get(calibrations::report))
+        .route("/reports/iqs", get(reports::iqs))
         .route("/calibration-actions/{id}/done", post(home::action_done))
         .route("/calibration-followups/{session}/{user}/resolve", post(home::resolve_followup))
         .fallback(not_found)
@@ -174,7 +176,7 @@ impl Fields {
 pub enum Nav {
     Home,
     Calibrations,
-    None,
+    Reports,
 }
 
 /// The frame of every signed-in page: skip link, navigation, who is signed in.
@@ -197,6 +199,9 @@ fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
                     nav aria-label="Main" class="actions" {
                         a href="/" aria-current=[current(Nav::Home)] { "My work" }
                         a href="/calibrations" aria-current=[current(Nav::Calibrations)] { "Calibrations" }
+                        @if page.viewer.may(Permission::ReadReports) {
+                            a href="/reports/iqs" aria-current=[current(Nav::Reports)] { "Reports" }
+                        }
                     }
                     div class="who" {
                         span { (page.user.name) " · " (page.user.role.to_string()) }
