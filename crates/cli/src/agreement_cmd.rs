@@ -247,3 +247,54 @@ fn abbreviate(names: &[String]) -> String {
         format!("{}, ... {}", names[..4].join(", "), names[names.len() - 1])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read_ratings;
+    use plumbline_agreement::{Level, reliability_report};
+    use proptest::prelude::*;
+
+    /// Parses `text` as a ratings file and, when it parses, computes every statistic at every
+    /// level: hostile input gets an error, never a panic.
+    fn survive(text: &str) {
+        let dir = std::env::temp_dir().join(format!("plumbline-agreement-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(format!("{:x}.csv", rand_name(text)));
+        std::fs::write(&path, text).expect("write");
+        if let Ok(file) = read_ratings(&path, None) {
+            for level in [Level::Nominal, Level::Ordinal, Level::Interval, Level::Ratio] {
+                for statistic in reliability_report(&file.ratings, level, None) {
+                    assert!(statistic.value.is_none_or(f64::is_finite), "{}", statistic.name);
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    fn rand_name(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>()) {
+            survive(&text);
+            survive(&format!("unit,a,b\n{text}"));
+        }
+
+        #[test]
+        fn numeric_grids_never_panic(
+            grid in proptest::collection::vec(proptest::collection::vec(
+                prop_oneof![Just(String::new()), "-?[0-9]{1,3}(\\.[0-9])?", Just("1e308".to_string()), Just("NaN".to_string())], 3),
+                0..12),
+        ) {
+            let mut text = String::from("unit,r1,r2,r3\n");
+            for (i, row) in grid.iter().enumerate() {
+                text.push_str(&format!("u{i},{}\n", row.join(",")));
+            }
+            survive(&text);
+        }
+    }
+}

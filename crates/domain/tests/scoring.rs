@@ -231,3 +231,70 @@ proptest! {
         }
     }
 }
+
+/// Arbitrary JSON where a scorecard definition is expected: parsing gives a definition or field
+/// errors, never a panic; what parses keeps the invariants scoring relies on.
+fn definition_json() -> impl Strategy<Value = String> {
+    let number = prop_oneof![
+        Just("-1".to_string()),
+        Just("0".to_string()),
+        Just("1e308".to_string()),
+        "[0-9]{1,4}(\\.[0-9]{1,2})?"
+    ];
+    let text = prop_oneof![Just(String::new()), Just("<script>alert(1)</script>".to_string()), "[ -~]{0,12}"];
+    let option = (text.clone(), number.clone(), prop_oneof![Just("pass"), Just("fail"), Just("maybe")]).prop_map(
+        |(label, points, outcome)| format!(r#"{{"label":{label:?},"points":{points},"outcome":"{outcome}"}}"#),
+    );
+    let preset =
+        prop_oneof![Just("binary"), Just("three_point"), Just("five_point"), Just("one_to_five"), Just("nope")];
+    let criterion = (
+        text.clone(),
+        proptest::option::of(number),
+        proptest::option::of(preset),
+        proptest::option::of(proptest::collection::vec(option, 0..4)),
+        proptest::option::of(0usize..3),
+        any::<bool>(),
+    )
+        .prop_map(|(title, weight, preset, options, group, critical)| {
+            let mut fields = vec![format!(r#""title":{title:?}"#), format!(r#""critical":{critical}"#)];
+            if let Some(w) = weight {
+                fields.push(format!(r#""weight":{w}"#));
+            }
+            if let Some(p) = preset {
+                fields.push(format!(r#""preset":"{p}""#));
+            }
+            if let Some(o) = options {
+                fields.push(format!(r#""options":[{}]"#, o.join(",")));
+            }
+            if let Some(g) = group {
+                fields.push(format!(r#""group":{g}"#));
+            }
+            format!("{{{}}}", fields.join(","))
+        });
+    let group =
+        (text, any::<bool>()).prop_map(|(title, critical)| format!(r#"{{"title":{title:?},"critical":{critical}}}"#));
+    (proptest::collection::vec(group, 0..3), proptest::collection::vec(criterion, 0..5)).prop_map(
+        |(groups, criteria)| format!(r#"{{"groups":[{}],"criteria":[{}]}}"#, groups.join(","), criteria.join(",")),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn scorecard_definitions_from_hostile_input_never_panic(json in definition_json(), noise in any::<String>()) {
+        let _ = serde_json::from_str::<DefinitionInput>(&noise);
+        let Ok(input) = serde_json::from_str::<DefinitionInput>(&json) else { return Ok(()) };
+        if let Ok(definition) = ScorecardDefinition::parse(input) {
+            prop_assert!(!definition.criteria.is_empty());
+            for criterion in &definition.criteria {
+                prop_assert!(criterion.weight.is_finite() && criterion.weight > 0.0);
+                prop_assert!(!criterion.scale.options.is_empty());
+                prop_assert!(criterion.scale.options.iter().all(|o| o.points.is_finite() && o.points >= 0.0));
+                let answers: Vec<Answer> = vec![Answer { criterion_id: criterion.id, choice: Choice::Option(0), comment: String::new() }];
+                let score = score_evaluation(&definition, &answers, ScoringPolicy::default());
+                prop_assert!(score.score.is_none_or(|s| (0.0..=100.0).contains(&s)));
+            }
+        }
+    }
+}
