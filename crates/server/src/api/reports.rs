@@ -8,12 +8,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use plumbline_domain::ScorecardVersionId;
-use plumbline_domain::access::{Permission, VendorScope};
+use plumbline_domain::access::Permission;
 use plumbline_domain::calibration_report::CalibrationReport;
 use plumbline_store::{IqsFilter, IqsGrouping, IqsRow};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -119,28 +117,8 @@ pub async fn calibration_report(
     ApiQuery(q): ApiQuery<CalibrationReportQuery>,
 ) -> ApiResult<Response> {
     let viewer = auth.require(Permission::ReadReports)?;
-    let ws = viewer.workspace_id;
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    let scope = viewer.vendor_scope();
-    let results = state.store.calibration_result_rows(ws, scope, from, to).await?;
-    let criteria = match scope {
-        VendorScope::All => state.store.calibration_criterion_rows(ws, from, to).await?,
-        VendorScope::Only(_) => Vec::new(),
-    };
-    let mut versions: Vec<ScorecardVersionId> = results.iter().map(|r| r.scorecard_version_id).collect();
-    versions.extend(criteria.iter().map(|c| c.scorecard_version_id));
-    versions.sort();
-    versions.dedup();
-    let (mut titles, mut labels) = (HashMap::new(), HashMap::new());
-    for id in versions {
-        let version = state.store.get_version(ws, id).await?;
-        let card = state.store.get_scorecard(ws, version.scorecard_id).await?;
-        labels.insert(id, format!("{} v{}", card.name, version.number));
-        for c in &version.definition.criteria {
-            titles.insert(c.id, c.title.clone());
-        }
-    }
-    let report = plumbline_domain::calibration_report::calibration_report(&results, &criteria, &titles, &labels);
+    let report = crate::report_views::calibration_report(&state, viewer, from, to).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(report).into_response()),
         Some("csv") => {
@@ -151,7 +129,8 @@ pub async fn calibration_report(
     }
 }
 
-fn calibration_csv(report: &CalibrationReport, section: &str) -> ApiResult<String> {
+/// One section of the Calibration Performance Report as CSV (the pages link to the API's CSV).
+pub fn calibration_csv(report: &CalibrationReport, section: &str) -> ApiResult<String> {
     let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
     let mut out = String::new();
     match section {
