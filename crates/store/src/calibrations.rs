@@ -27,6 +27,10 @@ use sqlx::any::AnyRow;
 pub const MAX_SESSION_CONVERSATIONS: usize = 50;
 pub const MAX_SESSION_PARTICIPANTS: usize = 200;
 
+/// Why a hidden session cannot hide the agent's name.
+const HIDDEN_SHOWS_AGENT: &str = "a hidden session must look like an ordinary review, which shows the agent; \
+     hiding the name would give the session away (use blind mode to hide the agent)";
+
 /// A new session (status `scoring`: participants see their tasks at once).
 #[derive(Clone, Debug)]
 pub struct NewSession {
@@ -340,6 +344,9 @@ impl Store {
             && deadline > scheduled
         {
             errors.push(FieldError::new("scoring_deadline", "must not be after the scheduled time"));
+        }
+        if new.mode == SessionMode::Hidden && new.hide_agent_name {
+            errors.push(FieldError::new("hide_agent_name", HIDDEN_SHOWS_AGENT));
         }
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
@@ -661,6 +668,9 @@ impl Store {
             && deadline > scheduled
         {
             errors.push(FieldError::new("scoring_deadline", "must not be after the scheduled time"));
+        }
+        if old.mode == SessionMode::Hidden && patch.hide_agent_name == Some(true) {
+            errors.push(FieldError::new("hide_agent_name", HIDDEN_SHOWS_AGENT));
         }
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));

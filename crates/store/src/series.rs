@@ -114,6 +114,12 @@ impl Store {
         if !(5..=8 * 60).contains(&new.duration_minutes) {
             errors.push(FieldError::new("duration_minutes", "must be 5 to 480 minutes"));
         }
+        if new.mode == SessionMode::Hidden && new.hide_agent_name {
+            errors.push(FieldError::new(
+                "hide_agent_name",
+                "a hidden session must look like an ordinary review, which shows the agent (use blind mode to hide it)",
+            ));
+        }
         if self.get_scorecard(workspace, new.scorecard_id).await.is_err() {
             errors.push(FieldError::new("scorecard_id", "there is no such scorecard"));
         }

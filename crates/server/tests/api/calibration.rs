@@ -568,6 +568,17 @@ async fn hidden_tasks_look_like_reviews(db: &TestDatabase) -> Result<()> {
     let app = Calibration::new(db.backend()).await?;
     let session = app.create_session("hidden", &["g1", "g2"], &[0]).await?;
     let id = session["id"].as_str().context("id")?.to_string();
+    // Hiding the agent's name would give a hidden session away: refused.
+    let refused = app
+        .call(
+            Method::POST,
+            "/api/v1/calibrations",
+            "lead",
+            Some(json!({"title": "x", "scorecard_version_id": app.version, "conversation_ids": [app.conversations[0]],
+                "participant_ids": [app.user("g1")], "mode": "hidden", "hide_agent_name": true})),
+        )
+        .await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY && refused.text.contains("hide_agent_name"));
     // g1 cannot find the session at all.
     ensure!(app.ok(Method::GET, "/api/v1/calibrations", "g1", None).await?["items"] == json!([]));
     ensure!(
