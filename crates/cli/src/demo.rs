@@ -102,6 +102,7 @@ pub async fn create_demo(
     let password_hash = hash_password(DEMO_PASSWORD);
     let mut logins = Vec::new();
     let mut grader_ids = Vec::new();
+    let mut lead_id = None;
     for u in users() {
         let agent_id = match u.agent {
             Some(name) => Some(*agent_ids.get(name).ok_or_else(|| anyhow!("demo agent {name} is missing"))?),
@@ -123,6 +124,9 @@ pub async fn create_demo(
             .map_err(store_error)?;
         if u.role == Role::Reviewer {
             grader_ids.push(user.id);
+        }
+        if u.role == Role::QaLead {
+            lead_id = Some(user.id);
         }
         logins.push(DemoLogin {
             email: user.email,
@@ -152,6 +156,7 @@ pub async fn create_demo(
     // Reviews.
     let definitions: Vec<ScorecardDefinition> = versions.iter().map(|v| v.definition.clone()).collect();
     let reviews = plan_reviews(seed, &conversations, &definitions);
+    let reviewed: HashSet<usize> = reviews.iter().map(|r| r.conversation).collect();
     let mut work = Vec::with_capacity(reviews.len());
     for review in reviews {
         let conversation = &conversations[review.conversation];
@@ -192,7 +197,250 @@ pub async fn create_demo(
     let submitted = REVIEWS as u64;
     tracing::debug!(elapsed = ?clock.elapsed(), submitted, "demo reviews submitted");
 
+    let lead = lead_id.ok_or_else(|| anyhow!("the demo qa_lead is missing"))?;
+    let scene = CalibrationScene {
+        store,
+        ws,
+        conversations: &conversations,
+        ids: &ids_by_external,
+        graders: &grader_ids,
+        lead,
+    };
+    seed_calibration(&scene, seed, &versions[0], &reviewed, now).await?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "demo calibration sessions created");
+
     Ok(DemoSummary { workspace_id: ws, logins, conversations: conversation_count, reviews: submitted })
+}
+
+/// What the calibration seeding works on.
+struct CalibrationScene<'a> {
+    store: &'a Store,
+    ws: WorkspaceId,
+    conversations: &'a [ConversationPlan],
+    ids: &'a HashMap<String, plumbline_domain::ConversationId>,
+    graders: &'a [plumbline_domain::UserId],
+    lead: plumbline_domain::UserId,
+}
+
+/// A grader who gives the answer each conversation deserves: the calibrated answer.
+const BENCHMARK: GraderSpec =
+    GraderSpec { name: "benchmark", vendor: 0, bias: 0.0, noise: 0.0, vigilance: 1.0, verbosity: 0.0 };
+
+struct SessionSeed {
+    title: &'static str,
+    goals: &'static str,
+    vendor: usize,
+    conversations: usize,
+    /// Indexes into [`GRADERS`].
+    participants: &'static [usize],
+    /// Participants who never score.
+    absent: &'static [usize],
+    /// Submitted (with results), or still scoring.
+    submit: bool,
+    publish: bool,
+    decision: &'static str,
+    action: &'static str,
+}
+
+const SESSIONS: [SessionSeed; 4] = [
+    SessionSeed {
+        title: "Atlas BPO calibration: tone and verification",
+        goals: "Find out whether Atlas's graders score tone like ours do.",
+        vendor: 1,
+        conversations: 2,
+        participants: &[0, 1, 2, 3, 4, 5, 6],
+        absent: &[],
+        submit: true,
+        publish: false,
+        decision: "A top score on this criterion needs the customer's name and an apology when we were late.",
+        action: "Tone refresher for the Atlas team leads",
+    },
+    SessionSeed {
+        title: "Meridian calibration: compliance",
+        goals: "Check that a missed identity check is failed by every grader.",
+        vendor: 2,
+        conversations: 2,
+        participants: &[0, 1, 2, 3, 7, 8, 9],
+        absent: &[9],
+        submit: true,
+        publish: false,
+        decision: "Skipping verification on an account question is a fail, even when the customer is known.",
+        action: "Add the verification example to the scorecard guideline",
+    },
+    SessionSeed {
+        title: "Northwind monthly calibration",
+        goals: "Monthly check of the internal graders.",
+        vendor: 0,
+        conversations: 1,
+        participants: &[0, 1, 2, 3],
+        absent: &[],
+        submit: true,
+        publish: true,
+        decision: "Offering a follow-up without being asked counts as proactive.",
+        action: "Share the calibrated example in the weekly team meeting",
+    },
+    SessionSeed {
+        title: "Northwind weekly: onboarding check",
+        goals: "Blind scoring before Thursday's discussion.",
+        vendor: 0,
+        conversations: 1,
+        participants: &[0, 1, 2],
+        absent: &[0],
+        submit: false,
+        publish: false,
+        decision: "",
+        action: "",
+    },
+];
+
+/// Calibration in the demo: three submitted sessions (so the Calibration Performance Report
+/// has data; one published), one still scoring (grader1 has it in their work list) and a
+/// weekly series. Graders answer with the same model as their reviews; the calibrated answer
+/// is what a perfectly attentive grader gives.
+async fn seed_calibration(
+    scene: &CalibrationScene<'_>,
+    seed: u64,
+    version: &plumbline_domain::scorecard::ScorecardVersion,
+    reviewed: &HashSet<usize>,
+    now: i64,
+) -> Result<()> {
+    use plumbline_domain::calibration::{
+        ActionItem, ActionKind, Attendance, AttendanceEntry, CalibratedConversation, Decision, Facilitation,
+        SessionMode,
+    };
+    let (store, ws) = (scene.store, scene.ws);
+    let mut rng = Rng::new(seed, 4);
+    let spec = scorecards()[0];
+    let definition = &version.definition;
+    let mut taken: HashSet<usize> = reviewed.clone();
+    for plan in &SESSIONS {
+        let mut picked = Vec::new();
+        while picked.len() < plan.conversations {
+            let i = rng.below(scene.conversations.len());
+            if scene.conversations[i].vendor == plan.vendor && taken.insert(i) {
+                picked.push(i);
+            }
+        }
+        let conversation_ids = picked
+            .iter()
+            .map(|&i| {
+                let external = &scene.conversations[i].record.external_id;
+                scene.ids.get(external).copied().ok_or_else(|| anyhow!("conversation {external} was not imported"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let record = store
+            .create_calibration(
+                ws,
+                plumbline_store::NewSession {
+                    title: plan.title.into(),
+                    goals: plan.goals.into(),
+                    scorecard_version_id: version.id,
+                    facilitator_id: scene.lead,
+                    mode: SessionMode::Blind,
+                    hide_agent_name: false,
+                    scheduled_at: Some(if plan.submit { now - 7 * DAY_MS } else { now + 3 * DAY_MS }),
+                    scoring_deadline: Some(if plan.submit { now - 8 * DAY_MS } else { now + 2 * DAY_MS }),
+                    conversation_ids: conversation_ids.clone(),
+                    participant_ids: plan.participants.iter().map(|&g| scene.graders[g]).collect(),
+                    created_by: scene.lead,
+                },
+            )
+            .await
+            .map_err(store_error)?;
+        let id = record.session.id;
+        for task in store.calibration_tasks(ws, id).await.map_err(store_error)? {
+            let Some(g) = scene.graders.iter().position(|u| *u == task.reviewer_id) else { continue };
+            if plan.absent.contains(&g) {
+                continue;
+            }
+            let i = picked[conversation_ids.iter().position(|c| *c == task.conversation_id).unwrap_or(0)];
+            let (answers, feedback) = grade(&mut rng, &GRADERS[g], &scene.conversations[i], spec, definition);
+            let edit = plumbline_store::EvaluationEdit {
+                answers: &answers,
+                overall_feedback: &feedback,
+                expected_revision: None,
+            };
+            store
+                .save_evaluation(ws, task.id, task.reviewer_id, edit, ScoringPolicy::default())
+                .await
+                .map_err(store_error)?;
+            store
+                .submit_evaluation(ws, task.id, task.reviewer_id, ScoringPolicy::default())
+                .await
+                .map_err(store_error)?;
+        }
+        if !plan.submit {
+            continue;
+        }
+        let calibrated = picked
+            .iter()
+            .zip(&conversation_ids)
+            .map(|(&i, &conversation_id)| {
+                let (answers, _) = grade(&mut rng, &BENCHMARK, &scene.conversations[i], spec, definition);
+                CalibratedConversation {
+                    conversation_id,
+                    answers,
+                    feedback: "Calibrated in the session: see the decisions for what changed.".into(),
+                }
+            })
+            .collect();
+        let facilitation = Facilitation {
+            notes: "Most of the spread was on tone; compliance was clear once the transcript was read aloud.".into(),
+            attendance: plan
+                .participants
+                .iter()
+                .map(|&g| AttendanceEntry {
+                    user_id: scene.graders[g],
+                    attendance: if plan.absent.contains(&g) { Attendance::Absent } else { Attendance::Present },
+                })
+                .collect(),
+            calibrated,
+            participant_feedback: Vec::new(),
+            decisions: vec![Decision {
+                id: Default::default(),
+                text: plan.decision.into(),
+                criterion_id: definition.criteria.first().map(|c| c.id),
+            }],
+            actions: vec![ActionItem {
+                id: Default::default(),
+                kind: ActionKind::Training,
+                text: plan.action.into(),
+                owner_id: Some(scene.lead),
+                due_on: Some(plumbline_domain::time::Date::of(now + 14 * DAY_MS).to_string()),
+                done: false,
+            }],
+        };
+        let revealed = store.reveal_calibration(ws, id, scene.lead).await.map_err(store_error)?;
+        store.save_facilitation(ws, id, revealed.revision, facilitation, scene.lead).await.map_err(store_error)?;
+        store.submit_calibration(ws, id, None, plan.publish, scene.lead).await.map_err(store_error)?;
+    }
+    // A weekly series for the internal graders, starting next Monday.
+    let today = plumbline_domain::time::Date::of(now);
+    let monday = plumbline_domain::time::Date::of(now + i64::from(7 - today.weekday()) * DAY_MS);
+    store
+        .create_series(
+            ws,
+            plumbline_store::NewSeries {
+                title: "Weekly internal calibration".into(),
+                goals: "Keep the internal graders aligned.".into(),
+                scorecard_id: version.scorecard_id,
+                cadence: plumbline_domain::series::Cadence::Weekly,
+                first_date: monday,
+                start_minute: 15 * 60,
+                duration_minutes: 45,
+                facilitator_id: scene.lead,
+                participant_ids: scene.graders[..4].to_vec(),
+                mode: SessionMode::Blind,
+                hide_agent_name: false,
+                filter: plumbline_domain::series::SeriesFilter { within_days: Some(30), ..Default::default() },
+                conversations_per_occurrence: 1,
+                seed: Some(seed),
+                created_by: scene.lead,
+            },
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 /// A store error with the fields of invalid input spelled out.
@@ -1574,52 +1822,65 @@ fn plan_reviews(seed: u64, conversations: &[ConversationPlan], definitions: &[Sc
         let scorecard = usize::from(c.record.channel == Channel::Chat && rng.chance(0.85));
         let spec = specs[scorecard];
         let definition = &definitions[scorecard];
-        let noticed = c.breach && rng.chance(grader.vigilance);
-        let mut answers = Vec::with_capacity(spec.criteria.len());
-        for (criterion, cs) in definition.criteria.iter().zip(spec.criteria) {
-            let k = criterion.scale.options.len();
-            let level = c.quality + grader.bias + grader.noise * rng.normal();
-            let choice = match cs.model {
-                Model::Quality(offset) => Choice::Option(option_for(level + offset, k)),
-                Model::Compliance if noticed => Choice::Option(if c.verification { k - 2 } else { k - 1 }),
-                Model::Compliance => Choice::Option(option_for((level + 0.2).max(0.55), k)),
-                Model::Identity if !c.verification => {
-                    // Graders disagree now and then on whether N/A applies.
-                    if rng.chance(0.1) { Choice::Option(0) } else { Choice::NotApplicable }
-                }
-                Model::Identity => Choice::Option(usize::from(noticed)),
-                Model::SensitiveData => Choice::Option(usize::from(noticed && !c.verification)),
-                Model::Closing if c.customer_left => Choice::NotApplicable,
-                Model::Closing => Choice::Option(usize::from(level < 0.5)),
-            };
-            let failed = matches!(choice, Choice::Option(o) if criterion.scale.options[o].outcome
-                == plumbline_domain::scorecard::Outcome::Fail);
-            let comment = match choice {
-                Choice::Option(0) if !cs.praise.is_empty() && rng.chance(grader.verbosity * 0.3) => {
-                    rng.pick(cs.praise).to_string()
-                }
-                Choice::Option(o) if o > 0 && !cs.improve.is_empty() && (failed || rng.chance(grader.verbosity)) => {
-                    rng.pick(cs.improve).to_string()
-                }
-                _ => String::new(),
-            };
-            answers.push(Answer { criterion_id: criterion.id, choice, comment });
-        }
-        let result = score_evaluation(definition, &answers, ScoringPolicy::default());
-        let templates: &[&str] = match result.score {
-            _ if result.critical_failed => &FEEDBACK_CRITICAL,
-            Some(s) if s >= 80.0 => &FEEDBACK_EXCELLENT,
-            Some(s) if s >= 70.0 => &FEEDBACK_GOOD,
-            _ => &FEEDBACK_ATTENTION,
-        };
-        let feedback = if result.critical_failed || rng.chance(0.5 + grader.verbosity) {
-            fill(rng.pick::<&str>(templates), &[("{a}", c.agent_first.as_str()), ("{c}", c.customer)])
-        } else {
-            String::new()
-        };
+        let (answers, feedback) = grade(&mut rng, grader, c, spec, definition);
         out.push(ReviewPlan { grader: g, conversation, scorecard, answers, feedback });
     }
     out
+}
+
+/// How `grader` answers `spec` on conversation `c`: the demo's model of a grader (bias, noise,
+/// vigilance, verbosity), shared by reviews and calibration sessions.
+fn grade(
+    rng: &mut Rng,
+    grader: &GraderSpec,
+    c: &ConversationPlan,
+    spec: &ScorecardSpec,
+    definition: &ScorecardDefinition,
+) -> (Vec<Answer>, String) {
+    let noticed = c.breach && rng.chance(grader.vigilance);
+    let mut answers = Vec::with_capacity(spec.criteria.len());
+    for (criterion, cs) in definition.criteria.iter().zip(spec.criteria) {
+        let k = criterion.scale.options.len();
+        let level = c.quality + grader.bias + grader.noise * rng.normal();
+        let choice = match cs.model {
+            Model::Quality(offset) => Choice::Option(option_for(level + offset, k)),
+            Model::Compliance if noticed => Choice::Option(if c.verification { k - 2 } else { k - 1 }),
+            Model::Compliance => Choice::Option(option_for((level + 0.2).max(0.55), k)),
+            Model::Identity if !c.verification => {
+                // Graders disagree now and then on whether N/A applies.
+                if rng.chance(0.1) { Choice::Option(0) } else { Choice::NotApplicable }
+            }
+            Model::Identity => Choice::Option(usize::from(noticed)),
+            Model::SensitiveData => Choice::Option(usize::from(noticed && !c.verification)),
+            Model::Closing if c.customer_left => Choice::NotApplicable,
+            Model::Closing => Choice::Option(usize::from(level < 0.5)),
+        };
+        let failed = matches!(choice, Choice::Option(o) if criterion.scale.options[o].outcome
+            == plumbline_domain::scorecard::Outcome::Fail);
+        let comment = match choice {
+            Choice::Option(0) if !cs.praise.is_empty() && rng.chance(grader.verbosity * 0.3) => {
+                rng.pick(cs.praise).to_string()
+            }
+            Choice::Option(o) if o > 0 && !cs.improve.is_empty() && (failed || rng.chance(grader.verbosity)) => {
+                rng.pick(cs.improve).to_string()
+            }
+            _ => String::new(),
+        };
+        answers.push(Answer { criterion_id: criterion.id, choice, comment });
+    }
+    let result = score_evaluation(definition, &answers, ScoringPolicy::default());
+    let templates: &[&str] = match result.score {
+        _ if result.critical_failed => &FEEDBACK_CRITICAL,
+        Some(s) if s >= 80.0 => &FEEDBACK_EXCELLENT,
+        Some(s) if s >= 70.0 => &FEEDBACK_GOOD,
+        _ => &FEEDBACK_ATTENTION,
+    };
+    let feedback = if result.critical_failed || rng.chance(0.5 + grader.verbosity) {
+        fill(rng.pick::<&str>(templates), &[("{a}", c.agent_first.as_str()), ("{c}", c.customer)])
+    } else {
+        String::new()
+    };
+    (answers, feedback)
 }
 
 #[cfg(test)]
@@ -1747,6 +2008,24 @@ mod tests {
         assert!(critical > 0 && critical < 60);
         assert!(reviews.items.iter().any(|e| e.answers.iter().any(|a| !a.comment.is_empty())));
         assert!(reviews.items.iter().any(|e| e.answers.iter().any(|a| a.choice == Choice::NotApplicable)));
+
+        // Calibration: three submitted sessions feed the report; one is scoring, with a task in
+        // grader1's work list; a weekly series.
+        use plumbline_domain::calibration::SessionStatus;
+        let sessions = store
+            .list_calibrations(ws, plumbline_store::SessionVisibility::All, None, &PageRequest::default())
+            .await?
+            .items;
+        let submitted = sessions.iter().filter(|s| s.status == SessionStatus::Submitted).count();
+        assert_eq!((sessions.len(), submitted), (4, 3));
+        let scope = plumbline_domain::access::VendorScope::All;
+        let rows = store.calibration_result_rows(ws, scope, None, None).await?;
+        assert!(rows.iter().filter(|r| r.scored).count() >= 20 && rows.iter().any(|r| !r.scored));
+        let tom = reviewers.iter().find(|u| u.name == "Tom Becker").expect("grader1");
+        let scoring = sessions.iter().find(|s| s.status == SessionStatus::Scoring).expect("a scoring session");
+        let tasks = store.calibration_tasks(ws, scoring.id).await?;
+        assert!(tasks.iter().any(|t| t.reviewer_id == tom.id && t.status == EvaluationStatus::Draft));
+        assert_eq!(store.list_series(ws).await?.len(), 1);
         Ok(())
     }
 }
