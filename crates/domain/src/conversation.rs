@@ -186,6 +186,23 @@ impl ConversationRecord {
         {
             errors.push(FieldError::new("handle_time_seconds", "must be from 0 to 31536000 seconds"));
         }
+        // PostgreSQL's text cannot hold U+0000, and no helpdesk means one: refuse it everywhere.
+        let mut texts: Vec<(String, &str)> =
+            vec![("external_id".into(), &self.external_id), ("subject".into(), &self.subject)];
+        for (field, value) in [("agent", &self.agent), ("team", &self.team), ("vendor", &self.vendor)] {
+            if let Some(v) = value {
+                texts.push((field.into(), v));
+            }
+        }
+        texts.extend(
+            self.transcript.iter().enumerate().map(|(i, m)| (format!("transcript[{i}].text"), m.text.as_str())),
+        );
+        texts.extend(self.tags.iter().enumerate().map(|(i, t)| (format!("tags[{i}]"), t.as_str())));
+        for (field, text) in texts {
+            if text.contains('\0') {
+                errors.push(FieldError::new(field, "must not contain NUL characters (U+0000)"));
+            }
+        }
         errors
     }
 }

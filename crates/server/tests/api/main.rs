@@ -25,7 +25,13 @@ use tower::ServiceExt;
 mod calibration;
 mod series;
 
-plumbline_store::scenarios!(route_walk, sign_in_with_cookie_and_csrf, import_over_http, errors_name_the_field);
+plumbline_store::scenarios!(
+    route_walk,
+    sign_in_with_cookie_and_csrf,
+    import_over_http,
+    errors_name_the_field,
+    hostile_bodies_get_clear_errors
+);
 
 struct TestApp {
     _db: TestDatabase,
@@ -714,6 +720,82 @@ async fn import_over_http(db: &TestDatabase) -> Result<()> {
         .call(Method::POST, "/api/v1/conversations/import", Some("vendor_lead_a"), Some(Body::from(csv)), "text/csv")
         .await?;
     ensure!(as_lead.status == StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+/// Deeply nested JSON, invalid UTF-8, huge numbers, SQL metacharacters and HTML: a clear 4xx
+/// or stored verbatim as text, never a 5xx, never a crash.
+async fn hostile_bodies_get_clear_errors(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    let send = |body: Vec<u8>| {
+        app.call(Method::POST, "/api/v1/scorecards", Some("admin"), Some(Body::from(body)), "application/json")
+    };
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let nested = send(format!("{{\"name\": \"x\", \"definition\": {deep}}}").into_bytes()).await?;
+    ensure!(nested.status.is_client_error(), "{} {}", nested.status, nested.text);
+    let invalid_utf8 = send(b"{\"name\": \"\xff\xfe\", \"definition\": {}}".to_vec()).await?;
+    ensure!(invalid_utf8.status == StatusCode::BAD_REQUEST, "{} {}", invalid_utf8.status, invalid_utf8.text);
+    let huge = send(
+        br#"{"name": "Huge", "definition": {"criteria": [{"title": "T", "weight": 1e999, "preset": "binary"}]}}"#
+            .to_vec(),
+    )
+    .await?;
+    ensure!(huge.status.is_client_error(), "{} {}", huge.status, huge.text);
+    let big_int =
+        app.json(Method::GET, "/api/v1/conversations?limit=99999999999999999999", Some("admin"), json!(null)).await?;
+    ensure!(big_int.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", big_int.status, big_int.text);
+
+    // U+0000 cannot be stored as text (PostgreSQL): refused with its path, on both databases.
+    let nul = app
+        .json(
+            Method::POST,
+            "/api/v1/scorecards",
+            Some("admin"),
+            json!({"name": "ok", "definition": {"criteria": [{"title": "a\u{0}b", "preset": "binary"}]}}),
+        )
+        .await?;
+    ensure!(
+        nul.status == StatusCode::UNPROCESSABLE_ENTITY
+            && nul.json()["errors"][0]["field"] == "definition.criteria[0].title",
+        "{}",
+        nul.text
+    );
+    let csv = "external_id,channel,started_at\nNUL-1,chat,2026-01-05\nNUL\u{0}2,chat,2026-01-05\n";
+    let import = app
+        .call(Method::POST, "/api/v1/conversations/import", Some("admin"), Some(Body::from(csv)), "text/csv")
+        .await?;
+    ensure!(import.status == StatusCode::UNPROCESSABLE_ENTITY && import.text.contains("NUL"), "{}", import.text);
+
+    let nul_query = app
+        .call(
+            Method::DELETE,
+            &fill(&app, "/api/v1/calibrations/{calibration}/participants/{user}?reason=a%00b"),
+            Some("admin"),
+            None,
+            "",
+        )
+        .await?;
+    ensure!(nul_query.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", nul_query.text);
+
+    // SQL metacharacters and HTML are text: stored and returned exactly.
+    let nasty = "Robert'); DROP TABLE evaluations;-- <script>alert(1)</script> \\ % _ é 🙂";
+    let created = app
+        .json(
+            Method::POST,
+            "/api/v1/scorecards",
+            Some("admin"),
+            json!({"name": nasty, "definition": {"criteria": [{"title": nasty, "preset": "binary"}]}}),
+        )
+        .await?;
+    ensure!(created.status == StatusCode::CREATED, "{} {}", created.status, created.text);
+    ensure!(
+        created.json()["name"] == nasty && created.json()["versions"][0]["definition"]["criteria"][0]["title"] == nasty
+    );
+    let search =
+        app.call(Method::GET, "/api/v1/conversations?channel=chat'%20OR%201=1--", Some("admin"), None, "").await?;
+    ensure!(search.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", search.text);
+    ensure!(app.json(Method::GET, "/api/v1/evaluations", Some("admin"), json!(null)).await?.status == StatusCode::OK);
     Ok(())
 }
 
