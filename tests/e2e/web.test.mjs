@@ -178,7 +178,7 @@ test('calibration: create, blind scoring by three graders, facilitation, reveal,
     await page.goto('/');
     await page.getByRole('heading', { name: 'Calibration sessions to score' }).waitFor();
     await assertEscaped(page, 'Tone check');
-    await clickAndLoad(page, page.locator('#to-score').locator('..').getByRole('link', { name: 'Score' }));
+    await clickAndLoad(page, page.locator('#to-score').locator('..').getByRole('row', { name: /Tone check/ }).getByRole('link', { name: 'Score' }));
     assert.match(page.url(), /\/evaluations\//);
     if (i === 0) await shot(page, 'scoring-calibration-task');
     // The agent's name is hidden from participants.
@@ -209,7 +209,7 @@ test('calibration: create, blind scoring by three graders, facilitation, reveal,
   await shot(graders[1].page, 'participant-session-blind');
   // The third grader submits late, before the reveal.
   await graders[2].page.goto('/');
-  await clickAndLoad(graders[2].page, graders[2].page.locator('#to-score').locator('..').getByRole('link', { name: 'Score' }));
+  await clickAndLoad(graders[2].page, graders[2].page.locator('#to-score').locator('..').getByRole('row', { name: /Tone check/ }).getByRole('link', { name: 'Score' }));
   await clickAndLoad(graders[2].page, graders[2].page.getByRole('button', { name: 'Submit' }));
 
   // Facilitator: overview (attendance, notes), then a conflicting save from a second tab.
@@ -356,6 +356,25 @@ test('every typed text renders escaped; the IQS report; unknown pages are friend
   const csv = await page.request.get(await page.getByRole('link', { name: 'Download this table as CSV' }).getAttribute('href'));
   assert.equal(csv.status(), 200);
   assert.match(csv.headers()['content-type'], /text\/csv/);
+
+  // Calibration Performance: the session just submitted, its graders with the trend charts.
+  await page.goto('/reports/calibration');
+  assert.ok(await page.locator('section[aria-labelledby=graders] tbody tr').count() >= 3);
+  assert.ok(await page.locator('.multiples svg[role=img]').count() >= 3);
+  await page.locator('section[aria-labelledby=sessions]').getByRole('row', { name: /Tone check/ }).waitFor();
+  await assertEscaped(page, 'Tone check');
+  for (const section of ['graders', 'criteria', 'versions', 'vendors', 'sessions']) {
+    const href = await page.locator(`a[href*="section=${section}"]`).getAttribute('href');
+    const res = await page.request.get(href);
+    assert.equal(res.status(), 200, href);
+    assert.match(res.headers()['content-type'], /text\/csv/);
+  }
+  await shot(page, 'report-calibration');
+  await page.getByLabel('Sessions submitted from').fill('2001-01-01');
+  await page.getByLabel('Submitted before').fill('2001-02-01');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Show' }));
+  await page.getByText('No submitted sessions in this period.').first().waitFor();
+
   const missing = await page.goto('/calibrations/00000000-0000-0000-0000-000000000000');
   assert.equal(missing.status(), 404);
   await page.getByRole('heading', { name: 'Not found' }).waitFor();

@@ -91,8 +91,9 @@ async fn hidden_task_page_is_an_ordinary_review(db: &TestDatabase) -> Result<()>
                 scorecard_version_id: version.id,
                 facilitator_id: lead.id,
                 mode: SessionMode::Hidden,
-                // A hidden task must show what a review shows, the agent's name included.
-                hide_agent_name: true,
+                // A hidden session never hides the agent's name (the store refuses it): its task
+                // must show what a review shows.
+                hide_agent_name: false,
                 scheduled_at: None,
                 scoring_deadline: None,
                 conversation_ids: vec![conversations[0].id],

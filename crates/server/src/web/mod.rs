@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/calibrations/{id}/cancel", post(calibrations::cancel))
         .route("/calibrations/{id}/report", get(calibrations::report))
         .route("/reports/iqs", get(reports::iqs))
+        .route("/reports/calibration", get(reports::calibration))
         .route("/calibration-actions/{id}/done", post(home::action_done))
         .route("/calibration-followups/{session}/{user}/resolve", post(home::resolve_followup))
         .fallback(not_found)
@@ -200,7 +201,7 @@ fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
                         a href="/" aria-current=[current(Nav::Home)] { "My work" }
                         a href="/calibrations" aria-current=[current(Nav::Calibrations)] { "Calibrations" }
                         @if page.viewer.may(Permission::ReadReports) {
-                            a href="/reports/iqs" aria-current=[current(Nav::Reports)] { "Reports" }
+                            a href="/reports/calibration" aria-current=[current(Nav::Reports)] { "Reports" }
                         }
                     }
                     div class="who" {

@@ -1,15 +1,18 @@
-//! Reports: the IQS overview by vendor, team or agent, as a table with its band and an SVG bar
+//! Reports: the Calibration Performance Report (graders with leniency and trend, hardest
+//! criteria, versions, vendors, sessions; from the same `report_views` function as the API) and
+//! the IQS overview by vendor, team or agent, as a table with its band and an SVG bar
 //! chart, and a link to the same rows as CSV from the JSON API. The same permission and vendor
 //! scope as `GET /api/v1/reports/iqs`.
 
 use super::home::band_class;
-use super::ui::{parse_datetime, score, truncate};
+use super::ui::{date, parse_datetime, percent, score, truncate};
 use super::{Nav, PageError, PageResult, layout};
 use crate::AppState;
 use crate::extract::PageAuth;
 use axum::extract::{Query, State};
 use maud::{Markup, html};
 use plumbline_domain::access::Permission;
+use plumbline_domain::calibration_report::{GraderLine, TrendPoint};
 use plumbline_store::{IqsFilter, IqsGrouping, IqsRow};
 use serde::Deserialize;
 
@@ -23,7 +26,7 @@ pub struct IqsQuery {
 pub async fn iqs(State(state): State<AppState>, page: PageAuth, Query(q): Query<IqsQuery>) -> PageResult<Markup> {
     let viewer = &page.viewer;
     if !viewer.may(Permission::ReadReports) {
-        return Err(PageError::Forbidden("your role does not read reports".into()));
+        return Err(PageError::NotFound);
     }
     let (grouping, group_name) = match q.group_by.as_deref() {
         Some("team") => (IqsGrouping::Team, "team"),
@@ -57,6 +60,7 @@ pub async fn iqs(State(state): State<AppState>, page: PageAuth, Query(q): Query<
         Nav::Reports,
         html! {
             h1 { "IQS overview" }
+            (report_tabs("iqs"))
             form method="get" action="/reports/iqs" class="actions" {
                 div { label for="group_by" { "Group by" }
                     select id="group_by" name="group_by" {
@@ -115,6 +119,265 @@ fn iqs_chart(rows: &[IqsRow], good: f64, excellent: f64) -> Markup {
             @for (threshold, label) in [(good, "good"), (excellent, "excellent")] {
                 line x1=(x(threshold)) x2=(x(threshold)) y1="0" y2=(height - 18.0) stroke="#5b6472" stroke-dasharray="3 3" {}
                 text x=(x(threshold) - 10.0) y=(height - 4.0) { (label) }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calibration Performance
+
+#[derive(Deserialize)]
+pub struct CalibrationQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The Calibration Performance Report: the same function, permission and vendor scope as
+/// `GET /api/v1/reports/calibration`, every table with its CSV from the API.
+pub async fn calibration(
+    State(state): State<AppState>,
+    page: PageAuth,
+    Query(q): Query<CalibrationQuery>,
+) -> PageResult<Markup> {
+    let viewer = &page.viewer;
+    if !viewer.may(Permission::ReadReports) {
+        return Err(PageError::NotFound);
+    }
+    let from_text = q.from.clone().unwrap_or_default();
+    let to_text = q.to.clone().unwrap_or_default();
+    let mut errors = Vec::new();
+    let mut when = |label: &str, text: &str| match parse_datetime(text) {
+        Ok(t) => t,
+        Err(reason) => {
+            errors.push(format!("{label}: {reason}"));
+            None
+        }
+    };
+    let (from, to) = (when("From", &from_text), when("Before", &to_text));
+    let report = crate::report_views::calibration_report(&state, viewer, from, to).await?;
+    let tolerance = state.store.get_workspace(viewer.workspace_id).await?.settings.tolerance_points;
+    let mut dates = String::new();
+    for (key, value) in [("from", &from_text), ("to", &to_text)] {
+        if filter_value_ok(value) {
+            dates.push_str(&format!("&{key}={value}"));
+        }
+    }
+    let csv = |section: &str| format!("/api/v1/reports/calibration?format=csv&section={section}{dates}");
+    let csv_link = |section: &str, what: &str| {
+        html! { p class="small" { a href=(csv(section)) { "Download " (what) " as CSV" } } }
+    };
+    let scoped = viewer.vendor_scope().vendor().is_some();
+    Ok(layout(
+        &page,
+        "Calibration performance",
+        Nav::Reports,
+        html! {
+            h1 { "Calibration performance" }
+            (report_tabs("calibration"))
+            form method="get" action="/reports/calibration" class="actions" {
+                div { label for="from" { "Sessions submitted from" } input type="date" id="from" name="from" value=(from_text); }
+                div { label for="to" { "Submitted before" } input type="date" id="to" name="to" value=(to_text); }
+                div { button type="submit" { "Show" } }
+            }
+            @if !errors.is_empty() { div class="error" role="alert" { ul { @for e in &errors { li { (e) } } } } }
+            @if scoped { p class="notice" { "You see your own vendor's graders only." } }
+            p class="muted small" {
+                "Only submitted sessions count. Alignment: 1 − |participant − calibrated| ÷ maximum per criterion, weighted. "
+                "Delta: participant score − calibrated score (positive is lenient). Within tolerance: |delta| ≤ "
+                (tolerance) " points. Adjusted leniency allows for how hard each conversation was; its 95% interval decides the verdict."
+            }
+            section aria-labelledby="graders" {
+                h2 id="graders" { "Graders" }
+                @if report.graders.is_empty() { p class="muted" { "No submitted sessions in this period." } }
+                @else {
+                    div class="scroll" { table {
+                        thead { tr {
+                            th { "Grader" } th { "Vendor" } th class="num" { "Sessions attended" } th class="num" { "Never scored" }
+                            th class="num" { "Mean alignment" } th class="num" { "Mean delta" }
+                            th class="num" { "Adjusted leniency (95% interval)" } th { "Verdict" }
+                            th class="num" { "Within tolerance" } th { "Trend" }
+                        } }
+                        tbody { @for g in &report.graders { tr {
+                            td { (g.name) } td { (g.vendor_name) @if g.internal { " " span class="muted small" { "(internal)" } } }
+                            td class="num" { (g.sessions_attended) }
+                            td class={ "num" @if g.sessions_not_scored > 0 { " overdue" } } { (g.sessions_not_scored) }
+                            td class="num" { (percent(g.mean_alignment)) }
+                            td class="num" { (signed(g.mean_delta)) }
+                            td class="num" { (signed(g.adjusted_delta)) @if let Some([low, high]) = g.adjusted_delta_ci95 { " " span class="muted small" { "[" (signed(Some(low))) ", " (signed(Some(high))) "]" } } }
+                            td { span class={ "badge verdict-" (g.leniency_verdict) } { (verdict_text(&g.leniency_verdict)) } }
+                            td class="num" { (percent(g.within_tolerance_rate)) }
+                            td { (sparkline(&g.trend)) " " span class="muted small" { (trend_text(g.trend_slope)) } }
+                        } } }
+                    } }
+                }
+                (csv_link("graders", "the graders table"))
+            }
+            @if report.graders.iter().any(|g| !g.trend.is_empty()) {
+                section aria-labelledby="trend" {
+                    h2 id="trend" { "Alignment per session over time" }
+                    p class="muted small" { "One chart per grader, on the same axes: alignment 0 to 100% by the date each session was submitted. The dashed line is 80%." }
+                    (trend_charts(&report.graders))
+                }
+            }
+            @if !scoped {
+                section aria-labelledby="criteria" {
+                    h2 id="criteria" { "Hardest criteria" }
+                    p class="muted small" { "Lowest agreement with the calibrated answer first. Most contested: sessions in which it had the lowest agreement." }
+                    @if report.criteria.is_empty() { p class="muted" { "No criteria yet." } }
+                    @else { table {
+                        thead { tr { th { "Criterion" } th class="num" { "Sessions" } th class="num" { "Agreement with calibrated" }
+                            th class="num" { "Percent agreement" } th class="num" { "Mean spread" } th class="num" { "Most contested" } } }
+                        tbody { @for c in &report.criteria { tr {
+                            td { (c.title) } td class="num" { (c.sessions) }
+                            td class="num" { (percent(c.mean_agreement_with_calibrated)) }
+                            td class="num" { (percent(c.mean_percent_agreement)) }
+                            td class="num" { (score(c.mean_spread)) }
+                            td class="num" { (c.most_contested) }
+                        } } }
+                    } }
+                    (csv_link("criteria", "the criteria table"))
+                }
+            }
+            div class="grid2" {
+                section aria-labelledby="versions" {
+                    h2 id="versions" { "Per scorecard version" }
+                    @if report.versions.is_empty() { p class="muted" { "No versions yet." } }
+                    @else { table {
+                        thead { tr { th { "Version" } th class="num" { "Sessions" } th class="num" { "Mean alignment" } th class="num" { "Within tolerance" } th class="num" { "Agreement with calibrated" } } }
+                        tbody { @for v in &report.versions { tr {
+                            td { (v.label) } td class="num" { (v.sessions) } td class="num" { (percent(v.mean_alignment)) }
+                            td class="num" { (percent(v.within_tolerance_rate)) } td class="num" { (percent(v.mean_agreement_with_calibrated)) }
+                        } } }
+                    } }
+                    (csv_link("versions", "the versions table"))
+                }
+                section aria-labelledby="vendors" {
+                    h2 id="vendors" { "Internal graders and each vendor" }
+                    @if report.vendors.is_empty() { p class="muted" { "No graders yet." } }
+                    @else { table {
+                        thead { tr { th { "Vendor" } th class="num" { "Graders" } th class="num" { "Mean alignment" } th class="num" { "Mean delta" } th class="num" { "Within tolerance" } } }
+                        tbody { @for v in &report.vendors { tr {
+                            td { (v.name) @if v.internal { " " span class="muted small" { "(internal)" } } }
+                            td class="num" { (v.graders) } td class="num" { (percent(v.mean_alignment)) }
+                            td class="num" { (signed(v.mean_delta)) } td class="num" { (percent(v.within_tolerance_rate)) }
+                        } } }
+                    } }
+                    (csv_link("vendors", "the vendors table"))
+                }
+            }
+            section aria-labelledby="sessions" {
+                h2 id="sessions" { "Sessions" }
+                @if report.sessions.is_empty() { p class="muted" { "No submitted sessions in this period." } }
+                @else { table {
+                    thead { tr { th { "Submitted" } th { "Session" } th class="num" { "Participants" } th class="num" { "Scored" }
+                        th class="num" { "Mean alignment" } th class="num" { "Mean delta" } th class="num" { "Within tolerance" } } }
+                    tbody { @for s in report.sessions.iter().rev() { tr {
+                        td { (date(s.submitted_at)) }
+                        td { a href={ "/calibrations/" (s.session_id) "/report" } { (s.title) } }
+                        td class="num" { (s.participants) } td class="num" { (s.scored) }
+                        td class="num" { (percent(s.mean_alignment)) } td class="num" { (signed(s.mean_delta)) }
+                        td class="num" { (percent(s.within_tolerance_rate)) }
+                    } } }
+                } }
+                (csv_link("sessions", "the sessions table"))
+            }
+        },
+    ))
+}
+
+/// The links between the reports.
+pub(super) fn report_tabs(current: &str) -> Markup {
+    html! {
+        nav class="tabs" aria-label="Reports" {
+            @for (key, href, label) in [("calibration", "/reports/calibration", "Calibration performance"), ("iqs", "/reports/iqs", "IQS overview")] {
+                a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+            }
+        }
+    }
+}
+
+/// A score delta with its sign: "+2.5", "−1.0".
+fn signed(value: Option<f64>) -> String {
+    match value {
+        None => "–".into(),
+        Some(v) if v > 0.0 => format!("+{v:.1}"),
+        Some(v) if v < 0.0 => format!("−{:.1}", -v),
+        Some(_) => "0.0".into(),
+    }
+}
+
+fn verdict_text(verdict: &str) -> &'static str {
+    match verdict {
+        "lenient" => "lenient",
+        "severe" => "strict",
+        "in_line" => "in line",
+        _ => "not enough data",
+    }
+}
+
+fn trend_text(slope: Option<f64>) -> String {
+    match slope {
+        None => String::new(),
+        Some(s) if s > 0.005 => format!("improving (+{:.0} pts/session)", s * 100.0),
+        Some(s) if s < -0.005 => format!("slipping (−{:.0} pts/session)", -s * 100.0),
+        Some(_) => "steady".into(),
+    }
+}
+
+/// A grader's alignment per session as a tiny line, for the table.
+fn sparkline(trend: &[TrendPoint]) -> Markup {
+    let points: Vec<f64> = trend.iter().filter_map(|p| p.alignment).collect();
+    let (w, h) = (80.0, 20.0);
+    let step = if points.len() > 1 { w / (points.len() - 1) as f64 } else { 0.0 };
+    let coords: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("{:.1},{:.1}", i as f64 * step, h - 2.0 - (h - 4.0) * a.clamp(0.0, 1.0)))
+        .collect();
+    let description = points.iter().map(|a| format!("{:.0}%", a * 100.0)).collect::<Vec<_>>().join(", ");
+    html! {
+        @if !points.is_empty() {
+            svg class="spark" role="img" width=(w) height=(h) viewBox={ "-2 0 " (w + 4.0) " " (h) } {
+                title { "Alignment per session: " (description) }
+                @if points.len() > 1 { polyline points=(coords.join(" ")) fill="none" stroke="#1f3a5f" stroke-width="1.5" {} }
+                @for c in &coords { @let (x, y) = c.split_once(',').unwrap_or(("0", "0")); circle cx=(x) cy=(y) r="2" fill="#1f3a5f" {} }
+            }
+        }
+    }
+}
+
+/// Small multiples: one chart per grader with a shared time axis and 0..100% alignment.
+fn trend_charts(graders: &[GraderLine]) -> Markup {
+    let times: Vec<i64> = graders.iter().flat_map(|g| g.trend.iter().map(|p| p.at)).collect();
+    let (start, end) = (times.iter().min().copied().unwrap_or(0), times.iter().max().copied().unwrap_or(0));
+    let span = (end - start).max(1) as f64;
+    let (w, h, left, bottom) = (240.0, 110.0, 34.0, 18.0);
+    let plot_w = w - left - 8.0;
+    let plot_h = h - bottom - 8.0;
+    let x = |at: i64| if end == start { left + plot_w / 2.0 } else { left + plot_w * (at - start) as f64 / span };
+    let y = |a: f64| 8.0 + plot_h * (1.0 - a.clamp(0.0, 1.0));
+    html! {
+        div class="multiples" {
+            @for g in graders.iter().filter(|g| !g.trend.is_empty()) {
+                @let points: Vec<(f64, f64, &TrendPoint)> = g.trend.iter().filter_map(|p| p.alignment.map(|a| (x(p.at), y(a), p))).collect();
+                @let line = points.iter().map(|(px, py, _)| format!("{px:.1},{py:.1}")).collect::<Vec<_>>().join(" ");
+                figure {
+                    figcaption { (g.name) }
+                    svg role="img" width=(w) height=(h) viewBox={ "0 0 " (w) " " (h) } class="trend" {
+                        title { "Alignment of " (g.name) " per session: "
+                            (points.iter().map(|(_, _, p)| format!("{} {}", date(p.at), percent(p.alignment))).collect::<Vec<_>>().join(", ")) }
+                        @for (a, label) in [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")] {
+                            line x1=(left) x2=(left + plot_w) y1=(y(a)) y2=(y(a)) stroke="#dde1e7" {}
+                            text x=(left - 4.0) y=(y(a) + 3.5) text-anchor="end" { (label) }
+                        }
+                        line x1=(left) x2=(left + plot_w) y1=(y(0.8)) y2=(y(0.8)) stroke="#5b6472" stroke-dasharray="3 3" {}
+                        text x=(left) y=(h - 4.0) { (date(start)) }
+                        @if end != start { text x=(left + plot_w) y=(h - 4.0) text-anchor="end" { (date(end)) } }
+                        @if points.len() > 1 { polyline points=(line) fill="none" stroke="#1f3a5f" stroke-width="2" {} }
+                        @for (px, py, p) in &points { circle cx=(px) cy=(py) r="3" fill="#1f3a5f" { title { (date(p.at)) ": " (percent(p.alignment)) } } }
+                    }
+                }
             }
         }
     }
