@@ -296,6 +296,45 @@ test('calibration: create, blind scoring by three graders, facilitation, reveal,
   await lead.context.close();
 });
 
+test('recurring series: create, schedule the next occurrence with its seed, calendar; calibrations due', async () => {
+  const { context, page } = await signIn('lead');
+  await page.getByRole('heading', { name: 'Calibrations due' }).waitFor();
+  await page.goto('/calibration-series');
+  await shot(page, 'series-list');
+  await clickAndLoad(page, page.getByRole('link', { name: 'New series' }));
+  await page.getByLabel('Title').fill(typed('Monthly chat'));
+  await page.getByLabel('Goals').fill(typed('Series goals'));
+  await page.getByLabel('Scorecard', { exact: true }).selectOption({ label: 'Chat Essentials' });
+  await page.getByLabel('Cadence').selectOption('every_two_weeks');
+  await page.getByLabel('Start time (UTC)').fill('14:30');
+  await page.getByLabel('Channel').selectOption('chat');
+  await page.getByLabel('Started within days before the date').fill('3650');
+  await page.getByLabel('Conversations per occurrence').fill('2');
+  for (const name of ['Tom Becker', 'Ingrid Solberg']) await page.getByLabel(name, { exact: false }).check();
+  // Forgetting the first date is a form error; what was typed stays.
+  await page.getByLabel('First date').evaluate((e) => e.removeAttribute('required'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create series' }));
+  await page.getByRole('alert').getByText('give the first date').waitFor();
+  assert.equal(await page.getByLabel('Title').inputValue(), typed('Monthly chat'));
+  await shot(page, 'series-new');
+  await page.getByLabel('First date').fill(new Date().toISOString().slice(0, 10));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create series' }));
+  await page.getByText('Series created.').waitFor();
+  await assertEscaped(page, 'Monthly chat');
+  await assertEscaped(page, 'Series goals');
+  state.seriesUrl = page.url().split('?')[0];
+  await clickAndLoad(page, page.getByRole('button', { name: 'Schedule the next occurrence' }));
+  await page.getByText('The next occurrence is scheduled').waitFor();
+  const first = page.locator('section[aria-labelledby=occurrences] tbody tr').first();
+  await first.getByRole('link', { name: 'session' }).waitFor();
+  assert.match(await first.locator('code').innerText(), /^\d+$/);
+  await shot(page, 'series-detail');
+  const ics = await page.request.get(await page.getByRole('link', { name: 'Calendar (.ics)' }).getAttribute('href'));
+  assert.equal(ics.status(), 200);
+  assert.match(await ics.text(), /BEGIN:VCALENDAR/);
+  await context.close();
+});
+
 test('scoring a review: live score, save draft, submit', async () => {
   const { context, page } = await signIn('grader4');
   await clickAndLoad(page, page.locator('#review').locator('..').getByRole('button', { name: 'Review' }).first());
@@ -344,6 +383,8 @@ test('every typed text renders escaped; the IQS report; unknown pages are friend
     [`${state.sessionUrl}/report`, 'Notes'],
     [state.reviewUrl, 'Review feedback'],
     ['/calibrations', 'Tone check'],
+    [state.seriesUrl, 'Monthly chat'],
+    ['/calibration-series', 'Monthly chat'],
   ]) {
     await page.goto(url);
     await assertEscaped(page, label);

@@ -196,6 +196,30 @@ pub async fn people_who_may_not_see(
     Ok(errors)
 }
 
+/// Everyone in a recurring series must be allowed to see every conversation it may draw: a user
+/// limited to one vendor needs the series' filter to name that vendor. One error per person, on
+/// the field that named them.
+pub async fn series_people_who_may_not_see(
+    state: &AppState,
+    ws: plumbline_domain::WorkspaceId,
+    people: &[(String, UserId)],
+    filter_vendor: Option<plumbline_domain::VendorId>,
+) -> ApiResult<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (field, user) in people {
+        let Ok(person) = state.store.get_user(ws, *user).await else { continue };
+        if let Some(vendor) = viewer_of(state, person.clone()).await?.vendor_scope().vendor()
+            && filter_vendor != Some(vendor)
+        {
+            errors.push(FieldError::new(
+                field,
+                format!("{} sees only their vendor's conversations: set filter.vendor_id to their vendor", person.name),
+            ));
+        }
+    }
+    Ok(errors)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The scoring matrix
 

@@ -15,7 +15,7 @@ use plumbline_store::testing::TestDatabase;
 use plumbline_store::{NewEvaluation, NewSession, NewUser};
 use tower::ServiceExt;
 
-plumbline_store::scenarios!(hidden_task_page_is_an_ordinary_review);
+plumbline_store::scenarios!(hidden_task_page_is_an_ordinary_review, pages_a_role_may_not_use_are_not_found);
 
 async fn get(router: &axum::Router, uri: &str, cookie: &str) -> Result<(StatusCode, String)> {
     let request = Request::builder().uri(uri).header(header::COOKIE, cookie).body(Body::empty())?;
@@ -148,5 +148,49 @@ async fn hidden_task_page_is_an_ordinary_review(db: &TestDatabase) -> Result<()>
     }
     let (_, home) = get(&router, "/", &cookie).await?;
     ensure!(home.matches("/evaluations/").count() == 2, "both drafts are listed as reviews to finish");
+    Ok(())
+}
+
+/// Signs `user` in and returns the cookie header.
+async fn cookie_of(store: &plumbline_store::Store, user: &plumbline_domain::org::User) -> Result<String> {
+    let secret = auth::new_secret();
+    store.create_session(user.id, &auth::digest(&secret), "csrf-token", auth::SESSION_TTL_MS).await?;
+    Ok(format!("{}={secret}", auth::SESSION_COOKIE))
+}
+
+/// Lead and admin pages answer the not-found page to a grader (as the API answers 404 or 403,
+/// existence never leaks), and open for the roles that may use them.
+async fn pages_a_role_may_not_use_are_not_found(db: &TestDatabase) -> Result<()> {
+    let store = db.store.clone();
+    let (ws, internal) = store.create_workspace("Acme", "Acme Support").await?;
+    let mut cookies = std::collections::HashMap::new();
+    for (key, role) in [("admin", Role::Admin), ("lead", Role::QaLead), ("grader", Role::Reviewer)] {
+        let user = store
+            .create_user(
+                ws.id,
+                NewUser {
+                    vendor_id: internal.id,
+                    email: format!("{key}@example.test"),
+                    name: format!("Person {key}"),
+                    role,
+                    password_hash: "unused".into(),
+                    agent_id: None,
+                },
+            )
+            .await?;
+        cookies.insert(key, cookie_of(&store, &user).await?);
+    }
+    let router = plumbline_server::app(AppState::new(store.clone(), ServerConfig::default()));
+    let lead_pages = ["/reports/calibration", "/reports/iqs", "/calibration-series", "/calibration-series/new"];
+    for uri in lead_pages {
+        let (status, _) = get(&router, uri, &cookies["grader"]).await?;
+        ensure!(status == StatusCode::NOT_FOUND, "a grader opens {uri}: {status}");
+        let (status, _) = get(&router, uri, &cookies["lead"]).await?;
+        ensure!(status == StatusCode::OK, "a lead opens {uri}: {status}");
+    }
+    let (_, nav) = get(&router, "/", &cookies["grader"]).await?;
+    ensure!(!nav.contains("/reports/"), "a grader's navigation links to reports");
+    let (_, home) = get(&router, "/", &cookies["lead"]).await?;
+    ensure!(home.contains("Calibrations due"), "a lead's home lists what calibration is due");
     Ok(())
 }

@@ -68,7 +68,9 @@ pub async fn list(State(state): State<AppState>, page: PageAuth, Query(q): Query
         html! {
             div class="actions" style="justify-content:space-between" {
                 h1 { "Calibration sessions" }
-                @if calibrates(&page) { a class="button" href="/calibrations/new" { "New session" } }
+                @if calibrates(&page) { div class="actions" {
+                    a class="button secondary" href="/calibration-series" { "Recurring series" }
+                    a class="button" href="/calibrations/new" { "New session" } } }
             }
             form method="get" action="/calibrations" class="actions" {
                 label for="status" class="inline" { "Status" }

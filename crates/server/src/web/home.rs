@@ -15,9 +15,10 @@ use plumbline_domain::calibration::{SessionMode, SessionStatus};
 use plumbline_domain::evaluation::{EvaluationKind, EvaluationStatus};
 use plumbline_domain::org::Role;
 use plumbline_domain::scorecard::VersionStatus;
+use plumbline_domain::time::Date;
 use plumbline_store::{
-    ConversationFilter, EvaluationFilter, EvaluationVisibility, IqsFilter, IqsGrouping, PageRequest, SessionVisibility,
-    now_millis,
+    ConversationFilter, DueReason, EvaluationFilter, EvaluationVisibility, IqsFilter, IqsGrouping, PageRequest,
+    SessionVisibility, now_millis,
 };
 
 struct SessionToScore {
@@ -128,10 +129,14 @@ pub async fn home(State(state): State<AppState>, page: PageAuth) -> PageResult<M
         }
     }
 
-    let (followups, actions) = if calibrates(&page) {
-        (store.list_followups(ws, true).await?, store.list_actions(ws, true).await?)
+    let (followups, actions, due) = if calibrates(&page) {
+        (
+            store.list_followups(ws, true).await?,
+            store.list_actions(ws, true).await?,
+            store.calibration_due(ws, Date::of(now_millis())).await?,
+        )
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
     let iqs = if viewer.may(Permission::ReadReports) {
         let bands = store.get_workspace(ws).await?.settings.bands;
@@ -212,6 +217,22 @@ pub async fn home(State(state): State<AppState>, page: PageAuth) -> PageResult<M
                 }
             }
             @if calibrates(&page) {
+                section aria-labelledby="due" {
+                    h2 id="due" { "Calibrations due" }
+                    @if due.is_empty() { p class="muted" { "Nothing is due: every active version is calibrated, every grader has taken part, no series date is near." } }
+                    @else {
+                        table { thead { tr { th { "Why" } th { "What" } th { "Due" } th { span class="skip" { "Actions" } } } }
+                            tbody { @for d in &due { tr {
+                                td { (due_reason(d.reason)) }
+                                td { (d.title) }
+                                td { (d.due_on.clone().unwrap_or_default()) }
+                                td { @if let Some(series) = d.series_id { a class="button small secondary" href={ "/calibration-series/" (series) } { "Open the series" } }
+                                    @else { a class="button small secondary" href="/calibrations/new" { "Plan a session" } } }
+                            } } }
+                        }
+                    }
+                    p class="small" { a href="/calibration-series" { "Recurring calibrations" } " · " a href="/api/v1/calendar.ics" { "Your calendar (.ics)" } }
+                }
                 section aria-labelledby="followups" {
                     h2 id="followups" { "Open follow-ups" }
                     @if followups.is_empty() { p class="muted" { "Every grader is within tolerance." } }
@@ -289,6 +310,15 @@ pub async fn home(State(state): State<AppState>, page: PageAuth) -> PageResult<M
             }
         },
     ))
+}
+
+fn due_reason(reason: DueReason) -> &'static str {
+    match reason {
+        DueReason::NewScorecardVersion => "New scorecard version",
+        DueReason::MajorRevision => "Major revision",
+        DueReason::GraderWithoutSession => "New grader",
+        DueReason::SeriesDate => "Series date",
+    }
 }
 
 pub(super) fn band_class(band: plumbline_domain::org::Band) -> &'static str {

@@ -10,6 +10,7 @@ mod calibrations;
 mod evaluations;
 mod home;
 mod reports;
+mod series;
 mod ui;
 
 use crate::AppState;
@@ -45,6 +46,11 @@ pub fn router() -> Router<AppState> {
         .route("/calibrations/{id}/submit", post(calibrations::submit))
         .route("/calibrations/{id}/cancel", post(calibrations::cancel))
         .route("/calibrations/{id}/report", get(calibrations::report))
+        .route("/calibration-series", get(series::list).post(series::create))
+        .route("/calibration-series/new", get(series::new_form))
+        .route("/calibration-series/{id}", get(series::detail))
+        .route("/calibration-series/{id}/schedule", post(series::schedule))
+        .route("/calibration-series/{id}/active", post(series::set_active))
         .route("/reports/iqs", get(reports::iqs))
         .route("/reports/calibration", get(reports::calibration))
         .route("/calibration-actions/{id}/done", post(home::action_done))
