@@ -168,6 +168,26 @@ test('calibration: create, blind scoring by three graders, facilitation, reveal,
   state.sessionUrl = sessionUrl;
   await assertEscaped(lead.page, 'Tone check');
 
+  // Setup and people: edit the goals; add a participant, then remove them with a reason (a
+  // removal without one is refused, as typed).
+  await clickAndLoad(lead.page, lead.page.getByRole('link', { name: 'Setup and people' }));
+  await lead.page.getByLabel('Goals').fill(typed('Edited goals'));
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Save setup' }));
+  await lead.page.getByText('Setup saved.').waitFor();
+  await assertEscaped(lead.page, 'Edited goals');
+  await lead.page.getByLabel('Add a participant').selectOption({ label: 'Leila Haddad (reviewer)' });
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Add participant' }));
+  await lead.page.getByText('Participant added').waitFor();
+  const removeLeila = lead.page.getByRole('button', { name: 'Remove Leila Haddad' });
+  await lead.page.getByLabel('Why remove Leila Haddad').evaluate((e) => e.removeAttribute('required'));
+  await clickAndLoad(lead.page, removeLeila);
+  await lead.page.getByRole('alert').getByText('say why the participant is removed').waitFor();
+  await lead.page.getByLabel('Why remove Leila Haddad').fill(typed('On leave'));
+  await clickAndLoad(lead.page, lead.page.getByRole('button', { name: 'Remove Leila Haddad' }));
+  await lead.page.getByText('Participant removed').waitFor();
+  await assertEscaped(lead.page, 'On leave');
+  await shot(lead.page, 'facilitator-setup');
+
   // Three graders, each in their own context.
   const graders = [];
   for (const who of ['grader1', 'grader2', 'grader3']) graders.push(await signIn(who));

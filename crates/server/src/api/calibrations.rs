@@ -7,7 +7,6 @@
 
 use super::{parse_time, path_id};
 use crate::AppState;
-use crate::auth::viewer_of;
 use crate::calibration_views::{
     ConversationMatrix, SessionReport, SessionView, access, build_matrix, facilitate, people_who_may_not_see,
     session_report, session_view, submitted_all,
@@ -194,15 +193,10 @@ pub async fn add_participant(
         .get_user(ws, body.user_id)
         .await
         .map_err(|_| ApiError::field("user_id", "there is no such user"))?;
-    let person_viewer = viewer_of(&state, person.clone()).await?;
-    for conversation in &record.session.conversation_ids {
-        let c = state.store.get_conversation(ws, plumbline_domain::access::VendorScope::All, *conversation).await?;
-        if !person_viewer.vendor_scope().allows(c.vendor_id) {
-            return Err(ApiError::field(
-                "user_id",
-                format!("{} may not see conversation {} (another vendor's)", person.name, c.external_id),
-            ));
-        }
+    let errors =
+        people_who_may_not_see(&state, ws, &[("user_id".into(), person.id)], &record.session.conversation_ids).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
     }
     let record = state.store.add_participant(ws, record.session.id, body.user_id, viewer.user_id).await?;
     Ok(Json(session_view(&state, &viewer, &record, SessionRole::Facilitator).await?))

@@ -8,8 +8,8 @@
 //! applies the blind rules, `build_matrix` is shown only when `sees_others_work` says so.
 
 use super::ui::{
-    choice_short, choice_text, datetime, distribution_bars, heat_class, parse_choice, parse_datetime, percent, score,
-    status_badge,
+    choice_short, choice_text, datetime, datetime_input, distribution_bars, heat_class, parse_choice, parse_datetime,
+    percent, score, status_badge,
 };
 use super::{Fields, Nav, PageError, PageResult, calibrates, csrf_field, layout};
 use crate::AppState;
@@ -34,7 +34,8 @@ use plumbline_domain::org::{Role, User};
 use plumbline_domain::scorecard::{FieldError, ScorecardDefinition, VersionStatus};
 use plumbline_domain::{ConversationId, Millis, ScorecardVersionId, UserId};
 use plumbline_store::{
-    ConversationFilter, NewSession, PageRequest, SessionRecord, SessionVisibility, StoreError, UserFilter, now_millis,
+    ConversationFilter, NewSession, PageRequest, SessionPatch, SessionRecord, SessionVisibility, StoreError,
+    UserFilter, now_millis,
 };
 use serde::Deserialize;
 
@@ -503,6 +504,8 @@ enum Tab {
     Overview,
     Scoring,
     Decisions,
+    /// Title, goals, times, facilitator, the agent's name; adding and removing participants.
+    Setup,
 }
 
 impl Tab {
@@ -510,6 +513,7 @@ impl Tab {
         match text {
             Some("scoring") => Tab::Scoring,
             Some("decisions") => Tab::Decisions,
+            Some("setup") => Tab::Setup,
             _ => Tab::Overview,
         }
     }
@@ -518,6 +522,7 @@ impl Tab {
             Tab::Overview => "overview",
             Tab::Scoring => "scoring",
             Tab::Decisions => "decisions",
+            Tab::Setup => "setup",
         }
     }
 }
@@ -535,6 +540,9 @@ pub async fn session_page(
             Some("saved") => Some("Saved."),
             Some("revealed") => Some("Scores revealed: the session is in discussion."),
             Some("created") => Some("Session created."),
+            Some("setup") => Some("Setup saved."),
+            Some("added") => Some("Participant added: their tasks are on their work list."),
+            Some("removed") => Some("Participant removed; the reason is kept in the audit trail."),
             _ => None,
         };
         let tab = Tab::parse(q.tab.as_deref());
@@ -550,6 +558,7 @@ pub async fn session_page(
             record.updated_at,
             notice,
             &[],
+            None,
         )
         .await
     } else {
@@ -716,6 +725,7 @@ async fn facilitator_page(
     loaded_at: Millis,
     notice: Option<&str>,
     errors: &[FieldError],
+    setup: Option<&SetupDraft>,
 ) -> PageResult<Markup> {
     let ws = page.viewer.workspace_id;
     let s = &view.session;
@@ -743,6 +753,11 @@ async fn facilitator_page(
                 .collect();
             decisions_tab(definition, facilitation, &users, open)
         }
+        Tab::Setup => {
+            let users = active_users(state, ws).await?;
+            let draft = setup.cloned().unwrap_or_else(|| SetupDraft::of(&record.session));
+            setup_tab(page, view, &users, &draft, errors)
+        }
     };
     Ok(layout(
         page,
@@ -769,7 +784,9 @@ async fn facilitator_page(
                 (tab_link(Tab::Overview, "Overview"))
                 (tab_link(Tab::Scoring, "Scoring"))
                 (tab_link(Tab::Decisions, "Decisions and actions"))
+                (tab_link(Tab::Setup, "Setup and people"))
             }
+            @if tab == Tab::Setup { (body) } @else {
             form method="post" action={ (base) "/facilitation" } {
                 (csrf_field(page))
                 input type="hidden" name="tab" value=(tab.as_str());
@@ -778,6 +795,7 @@ async fn facilitator_page(
                 (body)
                 @if open { div class="sticky-actions actions" { button type="submit" name="action" value="save" { "Save" }
                     @if tab == Tab::Scoring { button type="submit" name="action" value="suggest" class="secondary" { "Use the suggested answers where none is picked" } } } }
+            }
             }
             @if s.status == SessionStatus::Discussion || s.status == SessionStatus::Scoring {
                 section aria-labelledby="finish" {
@@ -991,6 +1009,8 @@ fn apply_tab(
 ) {
     let active = record.active_participants();
     match tab {
+        // The setup has its own forms; it never posts the facilitation document.
+        Tab::Setup => {}
         Tab::Overview => {
             facilitation.notes = fields.text("notes");
             facilitation.attendance = active
@@ -1116,9 +1136,20 @@ pub async fn save_facilitation(
         Ok(_) => Ok(Redirect::to(&format!("/calibrations/{id}?tab={}&done=saved", tab.as_str())).into_response()),
         Err(StoreError::Invalid(errors)) => {
             let view = session_view(&state, &page.viewer, &record, SessionRole::Facilitator).await?;
-            let markup =
-                facilitator_page(&state, &page, &record, &view, tab, &facilitation, revision, loaded_at, None, &errors)
-                    .await?;
+            let markup = facilitator_page(
+                &state,
+                &page,
+                &record,
+                &view,
+                tab,
+                &facilitation,
+                revision,
+                loaded_at,
+                None,
+                &errors,
+                None,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response())
         }
         Err(StoreError::Stale { current_revision, updated_by, updated_at }) => {
@@ -1317,4 +1348,300 @@ pub async fn report(State(state): State<AppState>, page: PageAuth, Path(raw): Pa
             }
         },
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup and people (facilitators): the same store calls and checks as PATCH
+// /api/v1/calibrations/{id} and its participants endpoints.
+
+async fn active_users(state: &AppState, ws: plumbline_domain::WorkspaceId) -> PageResult<Vec<User>> {
+    Ok(state
+        .store
+        .list_users(ws, VendorScope::All, &UserFilter { vendor_id: None, role: None })
+        .await?
+        .into_iter()
+        .filter(|u| u.active)
+        .collect())
+}
+
+/// The setup form as typed, so a refused form comes back unchanged.
+#[derive(Clone)]
+struct SetupDraft {
+    title: String,
+    goals: String,
+    facilitator_id: String,
+    hide_agent_name: bool,
+    scheduled_at: String,
+    scoring_deadline: String,
+}
+
+impl SetupDraft {
+    fn of(session: &plumbline_domain::calibration::CalibrationSession) -> SetupDraft {
+        SetupDraft {
+            title: session.title.clone(),
+            goals: session.goals.clone(),
+            facilitator_id: session.facilitator_id.to_string(),
+            hide_agent_name: session.hide_agent_name,
+            scheduled_at: session.scheduled_at.map(datetime_input).unwrap_or_default(),
+            scoring_deadline: session.scoring_deadline.map(datetime_input).unwrap_or_default(),
+        }
+    }
+
+    fn typed(fields: &Fields) -> SetupDraft {
+        SetupDraft {
+            title: fields.text("title"),
+            goals: fields.text("goals"),
+            facilitator_id: fields.text("facilitator_id"),
+            hide_agent_name: fields.get("hide_agent_name").is_some(),
+            scheduled_at: fields.text("scheduled_at"),
+            scoring_deadline: fields.text("scoring_deadline"),
+        }
+    }
+}
+
+fn setup_tab(page: &PageAuth, view: &SessionView, users: &[User], draft: &SetupDraft, errors: &[FieldError]) -> Markup {
+    let s = &view.session;
+    let base = format!("/calibrations/{}", s.id);
+    let open = !s.status.is_final();
+    let field_error = |field: &str| -> Markup {
+        html! { @for e in errors.iter().filter(|e| e.field == field) { p class="error" { (e.reason) } } }
+    };
+    let active: Vec<_> = view.participants.iter().filter(|p| p.active).collect();
+    let addable: Vec<&User> = users.iter().filter(|u| !active.iter().any(|p| p.user_id == u.id)).collect();
+    html! {
+        section aria-labelledby="setup" {
+            h2 id="setup" { "Setup" }
+            form method="post" action={ (base) "/setup" } {
+                (csrf_field(page))
+                label for="title" { "Title" }
+                input id="title" name="title" type="text" required maxlength="200" value=(draft.title) disabled[!open];
+                (field_error("title"))
+                label for="goals" { "Goals" }
+                textarea id="goals" name="goals" rows="2" disabled[!open] { (draft.goals) }
+                (field_error("goals"))
+                div class="grid2" {
+                    div { label for="scheduled_at" { "Discussion scheduled at (UTC)" }
+                        input id="scheduled_at" name="scheduled_at" type="datetime-local" value=(draft.scheduled_at) disabled[!open];
+                        (field_error("scheduled_at")) }
+                    div { label for="scoring_deadline" { "Scoring deadline (UTC)" }
+                        input id="scoring_deadline" name="scoring_deadline" type="datetime-local" value=(draft.scoring_deadline) disabled[!open];
+                        (field_error("scoring_deadline")) }
+                }
+                label for="facilitator_id" { "Facilitator" }
+                select id="facilitator_id" name="facilitator_id" disabled[!open] {
+                    @for u in users.iter().filter(|u| matches!(u.role, Role::Admin | Role::QaLead)) {
+                        option value=(u.id) selected[draft.facilitator_id == u.id.to_string()] { (u.name) " (" (u.role.to_string()) ")" }
+                    }
+                }
+                (field_error("facilitator_id"))
+                @if s.mode == SessionMode::Hidden {
+                    p class="muted small" { "A hidden session shows the agent's name, as an ordinary review does." }
+                } @else {
+                    div class="choice" {
+                        input type="checkbox" name="hide_agent_name" id="hide_agent_name" value="1" checked[draft.hide_agent_name] disabled[!open];
+                        label for="hide_agent_name" { "Hide the agent's name from participants" }
+                    }
+                }
+                (field_error("hide_agent_name"))
+                @if open { button type="submit" { "Save setup" } }
+            }
+        }
+        section aria-labelledby="people" {
+            h2 id="people" { "Participants" }
+            table { thead { tr { th { "Participant" } th { "Scores submitted" } th { "Remove" } } }
+                tbody { @for p in &active {
+                    @let reason_id = format!("reason-{}", p.user_id);
+                    tr {
+                        td { (p.name) }
+                        td { (p.submitted.unwrap_or(0)) " of " (view.conversations.len()) }
+                        td { @if open {
+                            form method="post" action={ (base) "/participants/" (p.user_id) "/remove" } class="actions" {
+                                (csrf_field(page))
+                                label for=(reason_id) class="skip" { "Why remove " (p.name) }
+                                input type="text" id=(reason_id) name="reason" required maxlength="2000" placeholder="Why (kept in the audit trail)" style="max-width:18rem";
+                                button type="submit" class="small danger" { "Remove " (p.name) }
+                            }
+                        } }
+                    }
+                } } }
+            (field_error("reason"))
+            @let removed: Vec<_> = view.participants.iter().filter(|p| !p.active).collect();
+            @if !removed.is_empty() {
+                h3 { "Removed" }
+                ul { @for p in removed { li { (p.name) @if let Some(r) = &p.removal_reason { ": " (r) } } } }
+            }
+            @if s.status == SessionStatus::Scoring {
+                form method="post" action={ (base) "/participants" } class="actions" {
+                    (csrf_field(page))
+                    div {
+                        label for="user_id" { "Add a participant" }
+                        select id="user_id" name="user_id" required {
+                            option value="" { "choose a person" }
+                            @for u in &addable { option value=(u.id) { (u.name) " (" (u.role.to_string()) ")" } }
+                        }
+                    }
+                    div { button type="submit" { "Add participant" } }
+                }
+                (field_error("user_id"))
+            } @else {
+                p class="muted small" { "Participants can be added while the session is scoring." }
+            }
+        }
+    }
+}
+
+/// Re-renders the setup tab with the reasons and what was typed (422, or 409 for a state that
+/// forbids the change).
+async fn setup_refused(
+    state: &AppState,
+    page: &PageAuth,
+    record: &SessionRecord,
+    errors: Vec<FieldError>,
+    draft: Option<&SetupDraft>,
+    status: StatusCode,
+) -> PageResult<Response> {
+    let view = session_view(state, &page.viewer, record, SessionRole::Facilitator).await?;
+    let markup = facilitator_page(
+        state,
+        page,
+        record,
+        &view,
+        Tab::Setup,
+        &record.facilitation,
+        record.revision,
+        record.updated_at,
+        None,
+        &errors,
+        draft,
+    )
+    .await?;
+    Ok((status, markup).into_response())
+}
+
+fn setup_done(id: plumbline_domain::CalibrationId, done: &str) -> Response {
+    Redirect::to(&format!("/calibrations/{id}?tab=setup&done={done}")).into_response()
+}
+
+pub async fn update_setup(
+    State(state): State<AppState>,
+    page: PageAuth,
+    Path(raw): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let fields = Fields::checked(&page, form)?;
+    let record = facilitate(&state, &page.viewer, &raw).await?;
+    let draft = SetupDraft::typed(&fields);
+    let mut errors = Vec::new();
+    let mut time = |field: &str, text: &str| match parse_datetime(text) {
+        Ok(t) => Some(t),
+        Err(reason) => {
+            errors.push(FieldError::new(field, reason));
+            None
+        }
+    };
+    let scheduled_at = time("scheduled_at", &draft.scheduled_at);
+    let scoring_deadline = time("scoring_deadline", &draft.scoring_deadline);
+    let facilitator_id = match draft.facilitator_id.parse() {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.push(FieldError::new("facilitator_id", "choose the facilitator"));
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return setup_refused(&state, &page, &record, errors, Some(&draft), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let patch = SessionPatch {
+        title: Some(draft.title.clone()),
+        goals: Some(draft.goals.clone()),
+        facilitator_id,
+        // A hidden session's form has no such box: leave it as it is.
+        hide_agent_name: (record.session.mode != SessionMode::Hidden).then_some(draft.hide_agent_name),
+        scheduled_at,
+        scoring_deadline,
+    };
+    let id = record.session.id;
+    match state.store.update_calibration(page.viewer.workspace_id, id, patch, page.viewer.user_id).await {
+        Ok(_) => Ok(setup_done(id, "setup")),
+        Err(e) => store_refusal(&state, &page, &record, e, Some(&draft)).await,
+    }
+}
+
+/// A refusal from the store shown on the setup tab; anything else is an error page.
+async fn store_refusal(
+    state: &AppState,
+    page: &PageAuth,
+    record: &SessionRecord,
+    error: StoreError,
+    draft: Option<&SetupDraft>,
+) -> PageResult<Response> {
+    match error {
+        StoreError::Invalid(errors) => {
+            setup_refused(state, page, record, errors, draft, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        StoreError::Conflict(why) => {
+            setup_refused(state, page, record, vec![FieldError::new("session", why)], draft, StatusCode::CONFLICT).await
+        }
+        e => Err(e.into()),
+    }
+}
+
+pub async fn add_participant(
+    State(state): State<AppState>,
+    page: PageAuth,
+    Path(raw): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let fields = Fields::checked(&page, form)?;
+    let record = facilitate(&state, &page.viewer, &raw).await?;
+    let ws = page.viewer.workspace_id;
+    let refuse = |reason: &str| vec![FieldError::new("user_id", reason)];
+    let Some(user) = fields.get("user_id").and_then(|u| u.parse::<UserId>().ok()) else {
+        return setup_refused(
+            &state,
+            &page,
+            &record,
+            refuse("choose a person to add"),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    if state.store.get_user(ws, user).await.is_err() {
+        return setup_refused(
+            &state,
+            &page,
+            &record,
+            refuse("there is no such user"),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let errors =
+        people_who_may_not_see(&state, ws, &[("user_id".into(), user)], &record.session.conversation_ids).await?;
+    if !errors.is_empty() {
+        return setup_refused(&state, &page, &record, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    match state.store.add_participant(ws, record.session.id, user, page.viewer.user_id).await {
+        Ok(_) => Ok(setup_done(record.session.id, "added")),
+        Err(e) => store_refusal(&state, &page, &record, e, None).await,
+    }
+}
+
+pub async fn remove_participant(
+    State(state): State<AppState>,
+    page: PageAuth,
+    Path((raw, user)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let fields = Fields::checked(&page, form)?;
+    let record = facilitate(&state, &page.viewer, &raw).await?;
+    let user: UserId = crate::api::path_id(&user)?;
+    let reason = fields.text("reason");
+    let ws = page.viewer.workspace_id;
+    match state.store.remove_participant(ws, record.session.id, user, &reason, page.viewer.user_id).await {
+        Ok(_) => Ok(setup_done(record.session.id, "removed")),
+        Err(e) => store_refusal(&state, &page, &record, e, None).await,
+    }
 }

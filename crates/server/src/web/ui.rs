@@ -18,6 +18,12 @@ pub fn datetime(ms: Millis) -> String {
     if minutes == 0 { date(ms) } else { format!("{} {:02}:{:02} UTC", date(ms), minutes / 60, minutes % 60) }
 }
 
+/// The value of a `datetime-local` input for a time (UTC): `2026-03-01T14:30`.
+pub fn datetime_input(ms: Millis) -> String {
+    let minutes = ms.rem_euclid(DAY_MS) / 60_000;
+    format!("{}T{:02}:{:02}", date(ms), minutes / 60, minutes % 60)
+}
+
 /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` (UTC). `Ok(None)` for an empty field.
 pub fn parse_datetime(text: &str) -> Result<Option<Millis>, String> {
     let text = text.trim();
@@ -168,6 +174,8 @@ mod tests {
         assert!(parse_datetime("1970-01-02T25:00").is_err());
         assert!(parse_datetime("soon").is_err());
         assert_eq!(datetime(86_400_000 + 90 * 60_000), "1970-01-02 01:30 UTC");
+        let t = 86_400_000 + 90 * 60_000;
+        assert_eq!(parse_datetime(&datetime_input(t)).unwrap(), Some(t));
     }
 
     #[test]
