@@ -355,6 +355,61 @@ test('recurring series: create, schedule the next occurrence with its seed, cale
   await context.close();
 });
 
+test('conversations: import with a bad row changes nothing, then imports; list, filters, detail', async () => {
+  const { context, page } = await signIn('lead');
+  const subject = typed('Imported subject');
+  const csv = (channel) => [
+    'external_id,channel,agent,team,started_at,subject,transcript,csat',
+    `E2E-1,chat,Ada Import,E2E Team,2026-01-05 10:00,"${subject.replaceAll('"', '""')}","customer: ${XSS.replaceAll('"', '""')}
+agent: Hello",4`,
+    `E2E-2,${channel},Ada Import,E2E Team,2026-01-06 11:00,Second,"customer: hi",5`,
+  ].join('\n');
+  await page.goto('/conversations/import');
+  await page.getByLabel('File').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(csv('fax')) });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.getByText('Nothing was imported.').waitFor();
+  const problem = page.locator('table.problems tbody tr').first();
+  // The file's line: the first row's transcript spans two lines, so the bad row is on line 4.
+  assert.equal(await problem.locator('td').nth(0).innerText(), '4');
+  assert.equal(await problem.locator('td').nth(1).innerText(), 'channel');
+  await shot(page, 'import-errors');
+  const none = await page.request.get('/api/v1/conversations?limit=500');
+  assert.ok(!(await none.text()).includes('E2E-1'), 'a refused import left a row behind');
+
+  await page.getByLabel('File').setInputFiles({ name: 'good.csv', mimeType: 'text/csv', buffer: Buffer.from(csv('email')) });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.getByText('Imported 2 rows: 2 new, 0 updated.').waitFor();
+  assert.equal(await page.locator('#upload-bar').evaluate((e) => e.value), 100);
+  await shot(page, 'import-done');
+
+  await page.goto('/conversations');
+  await assertEscaped(page, 'Imported subject');
+  await shot(page, 'conversations');
+  await page.getByLabel('Channel').selectOption('email');
+  await page.getByLabel('Agent').selectOption({ label: 'Ada Import' });
+  await clickAndLoad(page, page.getByRole('button', { name: 'Filter' }));
+  assert.equal(await page.locator('section tbody tr').count(), 1);
+  await clickAndLoad(page, page.getByRole('link', { name: 'Second' }));
+  await page.getByRole('heading', { name: 'Transcript' }).waitFor();
+  await page.goto('/conversations');
+  await clickAndLoad(page, page.getByRole('link', { name: /Imported subject/ }));
+  await assertEscaped(page, 'Imported subject');
+  await assertEscaped(page);
+  state.conversationUrl = page.url();
+  await shot(page, 'conversation-detail');
+  // Paging keeps going: the demo has more than one page.
+  await page.goto('/conversations');
+  await clickAndLoad(page, page.getByRole('link', { name: 'Next page' }));
+  assert.ok(await page.locator('section tbody tr').count() > 0);
+  await context.close();
+
+  // A grader may not import, and reads only their own evaluations of a conversation.
+  const grader = await signIn('grader1');
+  const refused = await grader.page.goto('/conversations/import');
+  assert.equal(refused.status(), 404);
+  await grader.context.close();
+});
+
 test('scoring a review: live score, save draft, submit', async () => {
   const { context, page } = await signIn('grader4');
   await clickAndLoad(page, page.locator('#review').locator('..').getByRole('button', { name: 'Review' }).first());
@@ -404,6 +459,8 @@ test('every typed text renders escaped; the IQS report; unknown pages are friend
     [state.reviewUrl, 'Review feedback'],
     ['/calibrations', 'Tone check'],
     [state.seriesUrl, 'Monthly chat'],
+    [state.conversationUrl, 'Imported subject'],
+    ['/conversations', 'Imported subject'],
     ['/calibration-series', 'Monthly chat'],
   ]) {
     await page.goto(url);

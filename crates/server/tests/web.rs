@@ -164,7 +164,10 @@ async fn pages_a_role_may_not_use_are_not_found(db: &TestDatabase) -> Result<()>
     let store = db.store.clone();
     let (ws, internal) = store.create_workspace("Acme", "Acme Support").await?;
     let mut cookies = std::collections::HashMap::new();
-    for (key, role) in [("admin", Role::Admin), ("lead", Role::QaLead), ("grader", Role::Reviewer)] {
+    let mut users = std::collections::HashMap::new();
+    for (key, role) in
+        [("admin", Role::Admin), ("lead", Role::QaLead), ("grader", Role::Reviewer), ("other", Role::Reviewer)]
+    {
         let user = store
             .create_user(
                 ws.id,
@@ -179,9 +182,16 @@ async fn pages_a_role_may_not_use_are_not_found(db: &TestDatabase) -> Result<()>
             )
             .await?;
         cookies.insert(key, cookie_of(&store, &user).await?);
+        users.insert(key, user);
     }
     let router = plumbline_server::app(AppState::new(store.clone(), ServerConfig::default()));
-    let lead_pages = ["/reports/calibration", "/reports/iqs", "/calibration-series", "/calibration-series/new"];
+    let lead_pages = [
+        "/reports/calibration",
+        "/reports/iqs",
+        "/calibration-series",
+        "/calibration-series/new",
+        "/conversations/import",
+    ];
     for uri in lead_pages {
         let (status, _) = get(&router, uri, &cookies["grader"]).await?;
         ensure!(status == StatusCode::NOT_FOUND, "a grader opens {uri}: {status}");
@@ -192,5 +202,63 @@ async fn pages_a_role_may_not_use_are_not_found(db: &TestDatabase) -> Result<()>
     ensure!(!nav.contains("/reports/"), "a grader's navigation links to reports");
     let (_, home) = get(&router, "/", &cookies["lead"]).await?;
     ensure!(home.contains("Calibrations due"), "a lead's home lists what calibration is due");
+
+    // A conversation's page lists only the evaluations the viewer may read: a grader sees their
+    // own review, not another grader's; a lead sees both.
+    let definition = ScorecardDefinition::parse(DefinitionInput {
+        groups: vec![],
+        criteria: vec![CriterionInput {
+            id: None,
+            group: None,
+            title: "Tone".into(),
+            description: String::new(),
+            weight: None,
+            preset: Some(ScalePreset::Binary),
+            options: None,
+            na_allowed: false,
+            critical: false,
+            guidelines: String::new(),
+        }],
+    })
+    .expect("valid");
+    let (_, v1) = store.create_scorecard(ws.id, "Support", "", &definition).await?;
+    let version = store.activate_version(ws.id, v1.id).await?;
+    let record = ConversationRecord {
+        external_id: "C-1".into(),
+        channel: Channel::Email,
+        agent: Some("Ava Agent".into()),
+        team: None,
+        vendor: None,
+        started_at: 1_767_225_600_000,
+        subject: "Where is my parcel".into(),
+        transcript: vec![Message { author: AuthorRole::Customer, text: "Still waiting".into(), at: None }],
+        tags: vec![],
+        metrics: ConversationMetrics::default(),
+    };
+    let (conversation, _) = store.put_conversation(ws.id, &record).await?;
+    let mut reviews = Vec::new();
+    for key in ["grader", "other"] {
+        let review = store
+            .create_evaluation(
+                ws.id,
+                NewEvaluation {
+                    conversation_id: conversation.id,
+                    scorecard_version_id: version.id,
+                    reviewer_id: users[key].id,
+                    kind: EvaluationKind::Review,
+                    answers: vec![],
+                    overall_feedback: String::new(),
+                },
+            )
+            .await?;
+        reviews.push(review.id.to_string());
+    }
+    let uri = format!("/conversations/{}", conversation.id);
+    let (status, grader_view) = get(&router, &uri, &cookies["grader"]).await?;
+    ensure!(status == StatusCode::OK, "{uri}: {status}");
+    ensure!(grader_view.contains(&reviews[0]), "a grader sees their own review");
+    ensure!(!grader_view.contains(&reviews[1]), "a grader sees another grader's review");
+    let (_, lead_view) = get(&router, &uri, &cookies["lead"]).await?;
+    ensure!(reviews.iter().all(|r| lead_view.contains(r)), "a lead sees every review");
     Ok(())
 }

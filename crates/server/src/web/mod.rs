@@ -7,6 +7,7 @@
 //! access functions in [`crate::calibration_views`], exactly as the API does.
 
 mod calibrations;
+mod conversations;
 mod evaluations;
 mod home;
 mod reports;
@@ -54,6 +55,9 @@ pub fn router() -> Router<AppState> {
         .route("/calibration-series/{id}", get(series::detail))
         .route("/calibration-series/{id}/schedule", post(series::schedule))
         .route("/calibration-series/{id}/active", post(series::set_active))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/import", get(conversations::import_page).post(conversations::import_upload))
+        .route("/conversations/{id}", get(conversations::detail))
         .route("/reports/iqs", get(reports::iqs))
         .route("/reports/calibration", get(reports::calibration))
         .route("/calibration-actions/{id}/done", post(home::action_done))
@@ -186,7 +190,10 @@ impl Fields {
 pub enum Nav {
     Home,
     Calibrations,
+    Conversations,
     Reports,
+    Scorecards,
+    Admin,
 }
 
 /// The frame of every signed-in page: skip link, navigation, who is signed in.
@@ -209,6 +216,7 @@ fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
                     nav aria-label="Main" class="actions" {
                         a href="/" aria-current=[current(Nav::Home)] { "My work" }
                         a href="/calibrations" aria-current=[current(Nav::Calibrations)] { "Calibrations" }
+                        a href="/conversations" aria-current=[current(Nav::Conversations)] { "Conversations" }
                         @if page.viewer.may(Permission::ReadReports) {
                             a href="/reports/calibration" aria-current=[current(Nav::Reports)] { "Reports" }
                         }
@@ -241,6 +249,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
         // htmx 2.0.11 (npm `htmx.org`, BSD-0), copied unchanged from its dist/ folder.
         "htmx.min.js" => (include_bytes!("../../static/htmx.min.js"), "text/javascript; charset=utf-8"),
+        // The upload with progress of the import page.
+        "plumbline.js" => (include_bytes!("../../static/plumbline.js"), "text/javascript; charset=utf-8"),
         "plumbline.css" => (include_bytes!("../../static/plumbline.css"), "text/css; charset=utf-8"),
         _ => return PageError::NotFound.into_response(),
     };
