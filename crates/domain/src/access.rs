@@ -87,12 +87,16 @@ impl Viewer {
         }
     }
 
-    /// Whether the viewer may read an evaluation. A participant's task in a calibration session
+    /// Whether the viewer may read an evaluation. The benchmark grader of an open audit of it
+    /// may not (the re-grade is blind). A participant's task in a calibration session
     /// is its author's and the calibrators' only (others see it through the session, once the
     /// blind rules allow); everything else follows the vendor scope and the role.
     pub fn may_read_evaluation(&self, evaluation: &crate::evaluation::Evaluation) -> bool {
         if evaluation.reviewer_id == self.user_id {
             return true;
+        }
+        if evaluation.blind_to == Some(self.user_id) {
+            return false;
         }
         if evaluation.calibration_session_id.is_some() && !self.may(Permission::Calibrate) {
             return false;

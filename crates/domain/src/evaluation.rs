@@ -105,6 +105,10 @@ pub struct Evaluation {
     /// a hidden-mode task must look exactly like an ordinary review to its author.
     #[serde(skip)]
     pub calibration_session_id: Option<crate::CalibrationId>,
+    /// The benchmark grader of an open audit of this review: they re-grade it blind and may not
+    /// read it until they submit. Never serialised.
+    #[serde(skip)]
+    pub blind_to: Option<UserId>,
 }
 
 pub const MAX_COMMENT: usize = 20_000;

@@ -57,4 +57,7 @@ id_type!(
     DecisionId,
     ActionItemId,
     SeriesId,
+    ProgramId,
+    AuditId,
+    AppealId,
 );

@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod calibration_report;
 pub mod conversation;
 pub mod evaluation;
+pub mod grader_qa;
 pub mod ids;
 pub mod org;
 pub mod scorecard;

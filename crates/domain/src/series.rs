@@ -5,7 +5,7 @@
 use crate::calibration::SessionMode;
 use crate::conversation::Channel;
 use crate::time::{DAY_MS, Date};
-use crate::{CalibrationId, ConversationId, Millis, ScorecardId, TeamId, UserId, VendorId};
+use crate::{CalibrationId, Millis, ScorecardId, TeamId, UserId, VendorId};
 use serde::{Deserialize, Serialize};
 
 /// How often a series meets.
@@ -126,7 +126,7 @@ pub fn occurrence_seed(series_seed: u64, n: u32) -> u64 {
     SplitMix64(series_seed ^ u64::from(n).wrapping_mul(0xD1B5_4A32_D192_ED03)).next()
 }
 
-mod seed_text {
+pub(crate) mod seed_text {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(seed: &u64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&seed.to_string())
@@ -174,9 +174,9 @@ impl SplitMix64 {
     }
 }
 
-/// Draws `count` distinct conversations at random from `candidates`. The candidates are sorted
-/// first, so the same candidates and seed always give the same draw.
-pub fn draw(candidates: &[ConversationId], count: usize, seed: u64) -> Vec<ConversationId> {
+/// Draws `count` distinct items (conversations, reviews) at random from `candidates`. The
+/// candidates are sorted first, so the same candidates and seed always give the same draw.
+pub fn draw<T: Ord + Clone>(candidates: &[T], count: usize, seed: u64) -> Vec<T> {
     let mut pool = candidates.to_vec();
     pool.sort();
     pool.dedup();
@@ -273,6 +273,7 @@ pub fn calendar(name: &str, events: &[CalendarEvent], now: Millis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ConversationId;
 
     #[test]
     fn cadences_give_the_expected_dates() {
@@ -298,7 +299,7 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), 5);
         assert_eq!(draw(&candidates[..3], 5, 1).len(), 3);
-        assert!(draw(&[], 2, 1).is_empty());
+        assert!(draw::<ConversationId>(&[], 2, 1).is_empty());
         // Every candidate can be drawn.
         let mut seen = std::collections::HashSet::new();
         for seed in 0..2000 {

@@ -66,7 +66,8 @@ pub const MAX_FEEDBACK: usize = 50_000;
 
 const EVALUATION_COLUMNS: &str = "id, conversation_id, scorecard_version_id, reviewer_id, kind, status, overall_feedback, \
      vendor_id, team_id, agent_id, score, earned, possible, critical_failed, critical_failures, revision, created_at, \
-     updated_at, submitted_at, calibration_session_id";
+     updated_at, submitted_at, calibration_session_id, \
+     (SELECT a.benchmark_id FROM audits a WHERE a.original_id = evaluations.id AND a.status = 'assigned') AS blind_to";
 
 fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)> {
     let kind = sql::text(row, "kind")?;
@@ -104,6 +105,7 @@ fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)
             updated_at: sql::int(row, "updated_at")?,
             submitted_at: sql::opt_int(row, "submitted_at")?,
             calibration_session_id: sql::opt_id(row, "calibration_session_id")?,
+            blind_to: sql::opt_id(row, "blind_to")?,
         },
         sql::int(row, "revision")?,
     ))
@@ -209,7 +211,7 @@ impl Store {
         evaluation_of(&row, answers)
     }
 
-    async fn answers_of(&self, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
+    pub(crate) async fn answers_of(&self, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
         let mut out = Vec::with_capacity(ids.len());
         if ids.is_empty() {
             return Ok(out);
@@ -365,6 +367,10 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
         }
+        if current.kind == EvaluationKind::Audit {
+            let submitted = Evaluation { answers: current.answers.clone(), ..current.clone() };
+            self.complete_audit(&mut tx, workspace, &submitted, policy, now).await?;
+        }
         tx.commit().await?;
         self.get_evaluation(workspace, id).await.map(|(e, _)| e)
     }
@@ -422,6 +428,11 @@ impl Store {
         }
         if let Some(viewer) = visibility.calibration_tasks_of_others {
             q.and_expr("(calibration_session_id IS NULL OR reviewer_id = ?)", vec![Value::Text(viewer.to_string())]);
+            // Nor a review they are re-grading blind as an audit's benchmark.
+            q.and_expr(
+                "NOT EXISTS (SELECT 1 FROM audits a WHERE a.original_id = evaluations.id AND a.status = 'assigned' AND a.benchmark_id = ?)",
+                vec![Value::Text(viewer.to_string())],
+            );
         }
         q.and_opt_text("vendor_id", filter.vendor_id)
             .and_opt_text("team_id", filter.team_id)

@@ -4,6 +4,7 @@
 mod calibrations;
 mod conversations;
 mod evaluations;
+mod grader_qa;
 mod org;
 mod reports;
 mod scorecards;
@@ -179,6 +180,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(series::series_calendar))
         .routes(routes!(series::my_calendar))
         .routes(routes!(series::calibration_due))
+        .routes(routes!(grader_qa::list_programs, grader_qa::create_program))
+        .routes(routes!(grader_qa::get_program))
+        .routes(routes!(grader_qa::draw))
+        .routes(routes!(grader_qa::list_audits))
+        .routes(routes!(grader_qa::get_audit))
+        .routes(routes!(grader_qa::appeal))
+        .routes(routes!(grader_qa::decide_appeal))
+        .routes(routes!(grader_qa::report))
 }
 
 /// Pagination parameters shared by every list.

@@ -2,7 +2,7 @@
 //! (every operation of the OpenAPI document, as every role and as users of two vendors), sign-in
 //! with cookies and CSRF, imports, errors as problem documents, and the OpenAPI snapshot.
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
 
 mod calibration;
+mod grader_qa;
 mod series;
 
 plumbline_store::scenarios!(
@@ -228,6 +229,26 @@ impl TestApp {
             )
             .await?;
 
+        // Grade-the-grader: the internal reviewer audits reviewer_b's submitted review.
+        let program = store
+            .create_program(
+                ws.id,
+                plumbline_store::NewProgram {
+                    name: "Walk audit".into(),
+                    sample: plumbline_domain::grader_qa::Sample::Percent(100.0),
+                    period_days: 7,
+                    filter: Default::default(),
+                    benchmark_ids: vec![users["reviewer"].id],
+                    hide_agent_name: false,
+                    adaptive: None,
+                    seed: Some(1),
+                    created_by: users["qa_lead"].id,
+                },
+            )
+            .await?;
+        let drawn = store.draw_audits(ws.id, program.id).await?;
+        let audit = drawn.audits.first().context("an audit")?.id;
+
         let spare = auth::new_secret();
         let spare_token = store.create_token(users["reviewer_b"].id, "spare", &auth::digest(&spare)).await?;
 
@@ -246,6 +267,9 @@ impl TestApp {
             ("calibration2", hidden.session.id.to_string()),
             ("action", action.id.to_string()),
             ("series", series.id.to_string()),
+            ("program", program.id.to_string()),
+            ("audit", audit.to_string()),
+            ("appeal", uuid::Uuid::now_v7().to_string()),
         ]);
         let vendor_b_secrets = vec![
             vendor_b.id.to_string(),
@@ -471,6 +495,27 @@ fn operations() -> Vec<Operation> {
         op(M::GET, "/api/v1/calibration-series/{series}/calendar.ics", &["admin", "qa_lead"], none),
         op(M::GET, "/api/v1/calendar.ics", ALL, none),
         op(M::GET, "/api/v1/calibration-due", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/grader-qa/programs", &["admin", "qa_lead"], none),
+        op(M::POST, "/api/v1/grader-qa/programs", &["admin", "qa_lead"], |app| {
+            Some((
+                json!({"name": unique("Program"), "sample": {"per_grader": 1}, "benchmark_ids": [app.ids["user"]]})
+                    .to_string(),
+                "application/json",
+            ))
+        }),
+        op(M::GET, "/api/v1/grader-qa/programs/{program}", &["admin", "qa_lead"], none),
+        op(M::POST, "/api/v1/grader-qa/programs/{program}/draws", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/grader-qa/audits", ALL, none),
+        // Assigned to the internal reviewer; reviewer_b's review is audited.
+        op(M::GET, "/api/v1/grader-qa/audits/{audit}", &["admin", "qa_lead", "reviewer"], none),
+        // Only the original grader (reviewer_b, not a caller) may appeal, and only once completed.
+        op(M::POST, "/api/v1/grader-qa/audits/{audit}/appeals", &[], |app| {
+            Some((json!({"criterion_id": app.ids["criterion"], "reason": "walk"}).to_string(), "application/json"))
+        }),
+        op(M::POST, "/api/v1/grader-qa/appeals/{appeal}/decision", &[], |_| {
+            Some((json!({"accept": false}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/reports/grader-qa", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
         // State changes last: reveal, a stale submit (409), cancel.
         op(M::POST, "/api/v1/calibrations/{calibration}/reveal", &["admin", "qa_lead"], none),
         op(M::POST, "/api/v1/calibrations/{calibration}/submit", &["admin", "qa_lead"], |_| {
