@@ -12,6 +12,7 @@ pub mod conversation;
 pub mod evaluation;
 pub mod grader_qa;
 pub mod ids;
+pub mod integrity;
 pub mod org;
 pub mod scorecard;
 pub mod scoring;

@@ -1358,6 +1358,49 @@ impl Store {
         Ok(Some((session, mean)))
     }
 
+    /// The population a calibration sample is picked from: the newest `limit` conversations of
+    /// the filter, each with channel, CSAT, agent and its latest counted review score.
+    pub async fn sample_population(
+        &self,
+        workspace: WorkspaceId,
+        filter: &crate::ConversationFilter,
+        limit: u32,
+    ) -> Result<Vec<(ConversationId, plumbline_domain::integrity::PopulationUnit)>> {
+        let mut q = Select::new(
+            "SELECT c.id, c.channel, c.csat, c.agent_id,
+                (SELECT e.score FROM evaluations e WHERE e.conversation_id = c.id AND e.status = 'submitted'
+                   AND e.kind IN ('review', 'calibrated') AND e.calibration_session_id IS NULL
+                 ORDER BY e.submitted_at DESC LIMIT 1) AS score
+             FROM conversations c",
+        );
+        q.and_text("c.workspace_id", workspace)
+            .and_opt_text("c.vendor_id", filter.vendor_id)
+            .and_opt_text("c.team_id", filter.team_id)
+            .and_opt_text("c.agent_id", filter.agent_id)
+            .and_opt_text("c.channel", filter.channel.map(|c| c.as_str()));
+        if let Some(from) = filter.from {
+            q.and("c.started_at", ">=", Value::Int(from));
+        }
+        if let Some(to) = filter.to {
+            q.and("c.started_at", "<", Value::Int(to));
+        }
+        let rows = q.fetch_all(self.pool(), &format!("ORDER BY c.id DESC LIMIT {limit}")).await?;
+        rows.iter()
+            .map(|r| {
+                let channel = sql::text(r, "channel")?;
+                Ok((
+                    sql::id(r, "id")?,
+                    plumbline_domain::integrity::PopulationUnit {
+                        channel: channel.parse().map_err(StoreError::Database)?,
+                        csat: sql::opt_int(r, "csat")?,
+                        agent: sql::opt_id(r, "agent_id")?,
+                        score: sql::opt_float(r, "score")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// The status of the session an evaluation is a task of, if it is one.
     pub(crate) async fn task_session_status(&self, evaluation: &Evaluation) -> Result<Option<SessionStatus>> {
         let Some(session) = evaluation.calibration_session_id else { return Ok(None) };

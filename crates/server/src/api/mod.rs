@@ -5,6 +5,7 @@ mod calibrations;
 mod conversations;
 mod evaluations;
 mod grader_qa;
+mod integrity;
 mod org;
 mod reports;
 mod scorecards;
@@ -188,6 +189,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grader_qa::appeal))
         .routes(routes!(grader_qa::decide_appeal))
         .routes(routes!(grader_qa::report))
+        .routes(routes!(integrity::sample_check))
 }
 
 /// Pagination parameters shared by every list.

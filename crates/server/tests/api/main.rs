@@ -449,6 +449,9 @@ fn operations() -> Vec<Operation> {
         op(M::POST, "/api/v1/calibrations", &["admin", "qa_lead"], |app| {
             Some((json!({"title": unique("Walk"), "scorecard_version_id": app.ids["version"], "conversation_ids": [app.ids["conversation"]], "participant_ids": [app.ids["user"]]}).to_string(), "application/json"))
         }),
+        op(M::POST, "/api/v1/calibrations/sample-check", &["admin", "qa_lead"], |app| {
+            Some((json!({"conversation_ids": [app.ids["conversation"]]}).to_string(), "application/json"))
+        }),
         op(M::GET, "/api/v1/calibrations/{calibration}", &["admin", "qa_lead", "reviewer"], none),
         op(
             M::GET,

@@ -245,6 +245,31 @@ async fn series_draw_reproducibly_and_feed_calendars(db: &TestDatabase) -> Resul
     // Bob is in nothing; a bad token is refused.
     ensure!(events(&app.call(Method::GET, "/api/v1/calendar.ics", Some("bob"), None).await?.1)?.is_empty());
     ensure!(app.call(Method::GET, "/api/v1/calendar.ics?token=nope", None, None).await?.0 == StatusCode::UNAUTHORIZED);
+    // A hand-picked sample is compared with its population; an unknown conversation is named.
+    let check = app
+        .ok(
+            Method::POST,
+            "/api/v1/calibrations/sample-check",
+            "lead",
+            Some(json!({"conversation_ids": [app.conversations[0], app.conversations[1]], "seed": 5})),
+        )
+        .await?;
+    ensure!(
+        check["picked"] == 2
+            && check["population"] == 6
+            && check["method"].as_str().is_some_and(|m| m.contains("seed 5")),
+        "{check}"
+    );
+    ensure!(check["tests"].as_array().is_some_and(|t| t.iter().any(|x| x["feature"] == "channel_mix")));
+    let (status, text) = app
+        .call(
+            Method::POST,
+            "/api/v1/calibrations/sample-check",
+            Some("lead"),
+            Some(json!({"conversation_ids": [uuid::Uuid::now_v7()]})),
+        )
+        .await?;
+    ensure!(status == StatusCode::UNPROCESSABLE_ENTITY && text.contains("conversation_ids[0]"), "{text}");
     // A series only qa_leads manage.
     ensure!(
         app.call(Method::GET, &format!("/api/v1/calibration-series/{id}"), Some("ann"), None).await?.0
