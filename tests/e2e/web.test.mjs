@@ -410,6 +410,70 @@ agent: Hello",4`,
   await grader.context.close();
 });
 
+test('scorecard builder: groups, presets, custom options, a refused save, activate, a new version with its diff', async () => {
+  const { context, page } = await signIn('lead');
+  await page.goto('/scorecards');
+  await shot(page, 'scorecards');
+  await clickAndLoad(page, page.getByRole('link', { name: 'New scorecard' }));
+  await page.getByLabel('Name', { exact: true }).fill(typed('Email care'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add a group' }));
+  await page.getByLabel('Group 1 title').fill(typed('Compliance'));
+  await page.getByLabel('Group 1 title').press('Tab');
+  await page.getByLabel('critical group').check();
+  // Criterion 1: the 1-to-5 preset with a guideline on its best option, in the group.
+  await page.getByLabel('Title of criterion 1').fill(typed('Accuracy'));
+  await page.getByLabel('Preset for criterion 1').selectOption('one_to_five');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Use this preset' }));
+  assert.equal(await page.getByLabel('Option 1 points of criterion 1').inputValue(), '5');
+  await page.getByLabel('Option 1 guideline of criterion 1').fill(typed('Everything right'));
+  await page.locator('#c\\.0\\.group').selectOption({ index: 1 });
+  await page.getByLabel('Weight').first().fill('40');
+  // Criterion 2: custom options, critical, N/A allowed; left without a title first.
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add a criterion' }));
+  assert.equal(await page.getByLabel('Option 1 guideline of criterion 1').inputValue(), typed('Everything right'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add an option' }).nth(1));
+  await page.getByLabel('Option 1 label of criterion 2').fill('Verified');
+  await page.getByLabel('Option 2 label of criterion 2').fill('Partly');
+  await page.getByLabel('Option 2 points of criterion 2').fill('0.5');
+  await page.getByLabel('Option 3 label of criterion 2').fill('Not verified');
+  await page.getByLabel('Option 3 points of criterion 2').fill('0');
+  await page.getByLabel('Option 3 outcome of criterion 2').selectOption('fail');
+  await page.getByLabel('Critical (a fail answer fails the evaluation)').nth(1).check();
+  await page.getByLabel('N/A allowed').nth(1).check();
+  await clickAndLoad(page, page.getByRole('button', { name: 'Save' }));
+  await page.getByRole('alert').getByText('Criterion 2 (untitled), title: must not be empty').waitFor();
+  assert.equal(await page.getByLabel('Option 3 label of criterion 2').inputValue(), 'Not verified');
+  await page.getByLabel('Title of criterion 2').fill(typed('Identity verified'));
+  await shot(page, 'scorecard-builder');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Save' }));
+  await page.getByText('Draft created.').waitFor();
+  await assertEscaped(page, 'Email care');
+  await assertEscaped(page, 'Everything right');
+  await assertEscaped(page, 'Compliance');
+  await page.getByText('was not form-calibrated').first().waitFor();
+  await clickAndLoad(page, page.getByRole('button', { name: 'Activate version 1' }));
+  await page.getByText('Version 1 is active').waitFor();
+  await page.getByRole('alert').getByText('was not form-calibrated').waitFor();
+
+  // Version 2: a heavier weight and a renamed criterion, shown in words against version 1.
+  await clickAndLoad(page, page.getByRole('link', { name: 'Start a new version from this one' }));
+  await page.getByLabel('Weight').first().fill('50');
+  await page.getByLabel('Title of criterion 2').fill(typed('Identity checked'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Save' }));
+  await page.getByText('Draft created.').waitFor();
+  const diff = page.locator('ul.diff');
+  await diff.getByText('weight 40 → 50').waitFor();
+  await diff.getByText('renamed to', { exact: false }).waitFor();
+  await assertEscaped(page, 'Identity checked');
+  state.versionUrl = page.url().split('?')[0];
+  await shot(page, 'scorecard-version-diff');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Activate version 2' }));
+  await page.getByText('Version 2 is active').waitFor();
+  await page.goto('/scorecards');
+  await assertEscaped(page, 'Email care');
+  await context.close();
+});
+
 test('scoring a review: live score, save draft, submit', async () => {
   const { context, page } = await signIn('grader4');
   await clickAndLoad(page, page.locator('#review').locator('..').getByRole('button', { name: 'Review' }).first());
@@ -461,6 +525,7 @@ test('every typed text renders escaped; the IQS report; unknown pages are friend
     [state.seriesUrl, 'Monthly chat'],
     [state.conversationUrl, 'Imported subject'],
     ['/conversations', 'Imported subject'],
+    [state.versionUrl, 'Identity checked'],
     ['/calibration-series', 'Monthly chat'],
   ]) {
     await page.goto(url);

@@ -370,3 +370,30 @@ pub fn session_report(record: &SessionRecord, role: SessionRole, me: UserId) -> 
     }
     SessionReport { session: record.session.clone(), results, facilitation }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Form calibration
+
+/// What to say before a scorecard version goes live: whether its latest form calibration (a
+/// submitted session on it while it was a draft) agreed with the calibrated answer at least
+/// the workspace's threshold, or whether it was never form-calibrated. The same words as
+/// `POST /api/v1/scorecards/{id}/versions/{version_id}/activate`.
+pub async fn form_calibration_warnings(
+    state: &AppState,
+    ws: plumbline_domain::WorkspaceId,
+    version: plumbline_domain::ScorecardVersionId,
+) -> ApiResult<Vec<String>> {
+    let threshold = state.store.get_workspace(ws).await?.settings.form_calibration_threshold;
+    let mut warnings = Vec::new();
+    match state.store.latest_version_calibration(ws, version).await? {
+        None => warnings.push("this version was not form-calibrated: no submitted calibration session used it".into()),
+        Some((session, Some(agreement))) if agreement < threshold => warnings.push(format!(
+            "its latest form calibration (session {session}) agreed with the calibrated answer {:.0}% of the time, below the workspace threshold of {:.0}%",
+            agreement * 100.0,
+            threshold * 100.0
+        )),
+        Some((session, None)) => warnings.push(format!("its latest form calibration (session {session}) has no scores")),
+        Some(_) => {}
+    }
+    Ok(warnings)
+}

@@ -191,6 +191,7 @@ async fn pages_a_role_may_not_use_are_not_found(db: &TestDatabase) -> Result<()>
         "/calibration-series",
         "/calibration-series/new",
         "/conversations/import",
+        "/scorecards/new",
     ];
     for uri in lead_pages {
         let (status, _) = get(&router, uri, &cookies["grader"]).await?;

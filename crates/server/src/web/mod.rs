@@ -11,6 +11,7 @@ mod conversations;
 mod evaluations;
 mod home;
 mod reports;
+mod scorecards;
 mod series;
 mod ui;
 
@@ -58,6 +59,14 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(conversations::list))
         .route("/conversations/import", get(conversations::import_page).post(conversations::import_upload))
         .route("/conversations/{id}", get(conversations::detail))
+        .route("/scorecards", get(scorecards::list).post(scorecards::create_scorecard))
+        .route("/scorecards/new", get(scorecards::new_scorecard))
+        .route("/scorecards/{id}", get(scorecards::scorecard))
+        .route("/scorecards/{id}/versions", post(scorecards::create_version))
+        .route("/scorecards/{id}/versions/new", get(scorecards::new_version))
+        .route("/scorecards/{id}/versions/{version}", get(scorecards::version))
+        .route("/scorecards/{id}/versions/{version}/edit", get(scorecards::edit_draft).post(scorecards::save_draft))
+        .route("/scorecards/{id}/versions/{version}/activate", post(scorecards::activate))
         .route("/reports/iqs", get(reports::iqs))
         .route("/reports/calibration", get(reports::calibration))
         .route("/calibration-actions/{id}/done", post(home::action_done))
@@ -217,6 +226,9 @@ fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
                         a href="/" aria-current=[current(Nav::Home)] { "My work" }
                         a href="/calibrations" aria-current=[current(Nav::Calibrations)] { "Calibrations" }
                         a href="/conversations" aria-current=[current(Nav::Conversations)] { "Conversations" }
+                        @if page.viewer.may(Permission::ManageScorecards) {
+                            a href="/scorecards" aria-current=[current(Nav::Scorecards)] { "Scorecards" }
+                        }
                         @if page.viewer.may(Permission::ReadReports) {
                             a href="/reports/calibration" aria-current=[current(Nav::Reports)] { "Reports" }
                         }
