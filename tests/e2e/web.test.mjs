@@ -474,6 +474,60 @@ test('scorecard builder: groups, presets, custom options, a refused save, activa
   await context.close();
 });
 
+test('administration: vendors, teams, users, roles, passwords; API tokens shown once and revoked', async () => {
+  const { context, page } = await signIn('admin');
+  await clickAndLoad(page, page.getByRole('link', { name: 'Administration' }));
+  await page.getByLabel('New vendor').fill(typed('Orbit BPO'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add vendor' }));
+  await page.getByText('Vendor created.').waitFor();
+  await page.getByLabel('New team').fill(typed('Orbit nights'));
+  await page.getByLabel('Of vendor').selectOption({ label: typed('Orbit BPO') });
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add team' }));
+  await page.getByText('Team created.').waitFor();
+  await page.getByLabel('Name', { exact: true }).fill(typed('Olga Orbit'));
+  await page.getByLabel('Email', { exact: true }).fill('olga@orbit.example');
+  await page.getByLabel('Role', { exact: true }).selectOption('vendor_lead');
+  await page.getByLabel('Vendor', { exact: true }).selectOption({ label: typed('Orbit BPO') });
+  await page.getByLabel('Password (10 to 200 characters)').fill('short');
+  await page.getByLabel('Password (10 to 200 characters)').evaluate((e) => e.removeAttribute('required'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add user' }));
+  await page.getByRole('alert').getByText('the password must be 10 to 200 characters').waitFor();
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), typed('Olga Orbit'));
+  await page.getByLabel('Password (10 to 200 characters)').fill('orbit-password-1');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Add user' }));
+  await page.getByText('User created.').waitFor();
+  await assertEscaped(page, 'Olga Orbit');
+  await assertEscaped(page, 'Orbit nights');
+  await page.getByLabel(`Role of ${typed('Olga Orbit')}`).selectOption('reviewer');
+  await clickAndLoad(page, page.getByRole('button', { name: `Save ${typed('Olga Orbit')}` }));
+  await page.getByText('User updated.').waitFor();
+  assert.equal(await page.getByLabel(`Role of ${typed('Olga Orbit')}`).inputValue(), 'reviewer');
+  await shot(page, 'admin');
+
+  // Tokens: the secret once, it works, revoked it does not.
+  await clickAndLoad(page, page.getByRole('link', { name: /Dana Whitfield/ }));
+  await page.getByLabel('New token\'s name').fill(typed('nightly import'));
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create token' }));
+  const secret = await page.getByLabel('Secret').inputValue();
+  assert.match(secret, /^pl_/);
+  await assertEscaped(page, 'nightly import');
+  await shot(page, 'account-tokens');
+  const api = await page.request.get('/api/v1/vendors', { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(api.status(), 200);
+  await page.goto('/account');
+  assert.equal(await page.getByLabel('Secret').count(), 0, 'the secret is shown again');
+  await clickAndLoad(page, page.getByRole('button', { name: /^Revoke/ }));
+  await page.getByText('Token revoked').waitFor();
+  const revoked = await context.request.get(`${base}/api/v1/vendors`, { headers: { authorization: `Bearer ${secret}`, cookie: '' } });
+  assert.equal(revoked.status(), 401);
+  await context.close();
+
+  // Only admins see administration.
+  const lead = await signIn('lead');
+  assert.equal((await lead.page.goto('/admin')).status(), 404);
+  await lead.context.close();
+});
+
 test('scoring a review: live score, save draft, submit', async () => {
   const { context, page } = await signIn('grader4');
   await clickAndLoad(page, page.locator('#review').locator('..').getByRole('button', { name: 'Review' }).first());

@@ -199,6 +199,14 @@ async fn pages_a_role_may_not_use_are_not_found(db: &TestDatabase) -> Result<()>
         let (status, _) = get(&router, uri, &cookies["lead"]).await?;
         ensure!(status == StatusCode::OK, "a lead opens {uri}: {status}");
     }
+    for uri in ["/admin"] {
+        let (status, _) = get(&router, uri, &cookies["lead"]).await?;
+        ensure!(status == StatusCode::NOT_FOUND, "a lead opens {uri}: {status}");
+        let (status, _) = get(&router, uri, &cookies["admin"]).await?;
+        ensure!(status == StatusCode::OK, "an admin opens {uri}: {status}");
+    }
+    let (status, _) = get(&router, "/account", &cookies["grader"]).await?;
+    ensure!(status == StatusCode::OK, "everyone has an account page: {status}");
     let (_, nav) = get(&router, "/", &cookies["grader"]).await?;
     ensure!(!nav.contains("/reports/"), "a grader's navigation links to reports");
     let (_, home) = get(&router, "/", &cookies["lead"]).await?;

@@ -6,6 +6,7 @@
 //! Who may see what is never decided here: pages ask the domain's `Viewer` and the shared
 //! access functions in [`crate::calibration_views`], exactly as the API does.
 
+mod admin;
 mod calibrations;
 mod conversations;
 mod evaluations;
@@ -67,6 +68,16 @@ pub fn router() -> Router<AppState> {
         .route("/scorecards/{id}/versions/{version}", get(scorecards::version))
         .route("/scorecards/{id}/versions/{version}/edit", get(scorecards::edit_draft).post(scorecards::save_draft))
         .route("/scorecards/{id}/versions/{version}/activate", post(scorecards::activate))
+        .route("/admin", get(admin::page))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}", post(admin::update_user))
+        .route("/admin/users/{id}/password", post(admin::set_password))
+        .route("/admin/vendors", post(admin::create_vendor))
+        .route("/admin/teams", post(admin::create_team))
+        .route("/account", get(admin::account))
+        .route("/account/tokens", post(admin::create_token))
+        .route("/account/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/account/password", post(admin::change_password))
         .route("/reports/iqs", get(reports::iqs))
         .route("/reports/calibration", get(reports::calibration))
         .route("/calibration-actions/{id}/done", post(home::action_done))
@@ -203,6 +214,7 @@ pub enum Nav {
     Reports,
     Scorecards,
     Admin,
+    Account,
 }
 
 /// The frame of every signed-in page: skip link, navigation, who is signed in.
@@ -232,9 +244,12 @@ fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
                         @if page.viewer.may(Permission::ReadReports) {
                             a href="/reports/calibration" aria-current=[current(Nav::Reports)] { "Reports" }
                         }
+                        @if page.viewer.may(Permission::Administer) {
+                            a href="/admin" aria-current=[current(Nav::Admin)] { "Administration" }
+                        }
                     }
                     div class="who" {
-                        span { (page.user.name) " · " (page.user.role.to_string()) }
+                        a href="/account" aria-current=[current(Nav::Account)] { (page.user.name) " · " (page.user.role.to_string()) }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(page.csrf);
                             button type="submit" class="secondary small" { "Sign out" }
