@@ -397,6 +397,11 @@ agent: Hello",4`,
   await assertEscaped(page);
   state.conversationUrl = page.url();
   await shot(page, 'conversation-detail');
+  // A review started from here is listed on the conversation.
+  await clickAndLoad(page, page.getByRole('button', { name: 'Start a review' }));
+  assert.match(page.url(), /\/evaluations\//);
+  await page.goto(state.conversationUrl);
+  assert.equal(await page.locator('section[aria-labelledby=evaluations] tbody tr').count(), 1);
   // Paging keeps going: the demo has more than one page.
   await page.goto('/conversations');
   await clickAndLoad(page, page.getByRole('link', { name: 'Next page' }));
@@ -580,6 +585,8 @@ test('every typed text renders escaped; the IQS report; unknown pages are friend
     [state.conversationUrl, 'Imported subject'],
     ['/conversations', 'Imported subject'],
     [state.versionUrl, 'Identity checked'],
+    ['/reports/calibration', 'Tone check'],
+    ['/scorecards', 'Email care'],
     ['/calibration-series', 'Monthly chat'],
   ]) {
     await page.goto(url);

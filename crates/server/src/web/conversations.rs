@@ -19,6 +19,7 @@ use maud::{Markup, html};
 use plumbline_domain::access::{Permission, VendorScope};
 use plumbline_domain::conversation::{AuthorRole, Channel};
 use plumbline_domain::org::Role;
+use plumbline_domain::scorecard::VersionStatus;
 use plumbline_domain::{AgentId, ConversationId};
 use plumbline_ingest::Format;
 use plumbline_store::{
@@ -219,6 +220,17 @@ pub async fn detail(State(state): State<AppState>, page: PageAuth, Path(raw): Pa
         None => None,
     };
     let vendor = state.store.get_vendor(ws, c.vendor_id).await?;
+    // Starting a review: the same choices as on My work (active versions), for roles that review.
+    let mut versions = Vec::new();
+    if viewer.may(Permission::Evaluate) {
+        for card in state.store.list_scorecards(ws).await? {
+            if let Some(v) =
+                state.store.list_versions(ws, card.id).await?.into_iter().find(|v| v.status == VersionStatus::Active)
+            {
+                versions.push((v.id, format!("{} v{}", card.name, v.number)));
+            }
+        }
+    }
     let m = &c.metrics;
     Ok(layout(
         &page,
@@ -253,6 +265,17 @@ pub async fn detail(State(state): State<AppState>, page: PageAuth, Path(raw): Pa
                     }
                     section aria-labelledby="evaluations" {
                         h2 id="evaluations" { "Evaluations" }
+                        @if !versions.is_empty() {
+                            form method="post" action="/reviews" class="actions" {
+                                (csrf_field(&page))
+                                input type="hidden" name="conversation_id" value=(c.id);
+                                label for="scorecard_version_id" class="inline" { "Scorecard" }
+                                select id="scorecard_version_id" name="scorecard_version_id" style="max-width:16rem" {
+                                    @for (id, name) in &versions { option value=(id) { (name) } }
+                                }
+                                button type="submit" class="small" { "Start a review" }
+                            }
+                        }
                         @if evaluations.is_empty() { p class="muted" { "None you may read." } }
                         @else {
                             table {
