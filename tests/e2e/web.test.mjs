@@ -189,11 +189,11 @@ test('calibration: create, blind scoring by three graders, facilitation, reveal,
   await shot(lead.page, 'facilitator-setup');
 
   // Three graders, each in their own context.
-  const graders = [];
-  for (const who of ['grader1', 'grader2', 'grader3']) graders.push(await signIn(who));
+  const graders = await Promise.all(['grader1', 'grader2', 'grader3'].map(signIn));
 
-  // Grader 1 scores and submits, with comments only they wrote.
-  for (const [i, g] of graders.entries()) {
+  // The three graders score at the same time, each with comments only they wrote; the first
+  // two submit, the third saves a draft.
+  await Promise.all(graders.map(async (g, i) => {
     const { page } = g;
     await page.goto('/');
     await page.getByRole('heading', { name: 'Calibration sessions to score' }).waitFor();
@@ -212,7 +212,7 @@ test('calibration: create, blind scoring by three graders, facilitation, reveal,
     } else {
       await clickAndLoad(page, page.getByRole('button', { name: 'Save draft' }));
     }
-  }
+  }));
 
   // Blind: before the reveal no grader sees anyone else's scores, comments or counts.
   for (const [i, g] of graders.entries()) {
@@ -614,6 +614,14 @@ test('every typed text renders escaped; the IQS report; unknown pages are friend
     assert.match(res.headers()['content-type'], /text\/csv/);
   }
   await shot(page, 'report-calibration');
+  // A vendor lead sees their own vendor's graders only, and no criterion section.
+  const vendorLead = await signIn('atlas.lead');
+  await vendorLead.page.goto('/reports/calibration');
+  const vendors = await vendorLead.page.locator('section[aria-labelledby=graders] tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(vendors.length > 0 && vendors.every((v) => v.startsWith('Atlas BPO')), `vendor lead sees ${vendors}`);
+  assert.equal(await vendorLead.page.getByRole('heading', { name: 'Hardest criteria' }).count(), 0);
+  await shot(vendorLead.page, 'report-calibration-vendor-lead');
+  await vendorLead.context.close();
   await page.getByLabel('Sessions submitted from').fill('2001-01-01');
   await page.getByLabel('Submitted before').fill('2001-02-01');
   await clickAndLoad(page, page.getByRole('button', { name: 'Show' }));

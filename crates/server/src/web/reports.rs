@@ -274,7 +274,8 @@ pub async fn calibration(
                         th class="num" { "Mean alignment" } th class="num" { "Mean delta" } th class="num" { "Within tolerance" } } }
                     tbody { @for s in report.sessions.iter().rev() { tr {
                         td { (date(s.submitted_at)) }
-                        td { a href={ "/calibrations/" (s.session_id) "/report" } { (s.title) } }
+                        // Only facilitators may open any session's report (a vendor lead would get 404).
+                        td { @if viewer.may(Permission::Calibrate) { a href={ "/calibrations/" (s.session_id) "/report" } { (s.title) } } @else { (s.title) } }
                         td class="num" { (s.participants) } td class="num" { (s.scored) }
                         td class="num" { (percent(s.mean_alignment)) } td class="num" { (signed(s.mean_delta)) }
                         td class="num" { (percent(s.within_tolerance_rate)) }
