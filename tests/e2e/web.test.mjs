@@ -508,6 +508,16 @@ test('administration: vendors, teams, users, roles, passwords; API tokens shown 
   await page.getByText('User updated.').waitFor();
   assert.equal(await page.getByLabel(`Role of ${typed('Olga Orbit')}`).inputValue(), 'reviewer');
   await shot(page, 'admin');
+  // Settings: a good band above the excellent one is refused, as typed.
+  await page.getByLabel('Band "good" from (IQS 0-100)').fill('85');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Save settings' }));
+  await page.getByRole('alert').getByText('the good band must start at or below the excellent band').waitFor();
+  assert.equal(await page.getByLabel('Band "good" from (IQS 0-100)').inputValue(), '85');
+  await page.getByLabel('Band "good" from (IQS 0-100)').fill('70');
+  await page.getByLabel('Calibration tolerance (score points)').fill('6');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Save settings' }));
+  await page.getByText('Settings saved.').waitFor();
+  assert.equal(await page.getByLabel('Calibration tolerance (score points)').inputValue(), '6');
 
   // Tokens: the secret once, it works, revoked it does not.
   await clickAndLoad(page, page.getByRole('link', { name: /Dana Whitfield/ }));

@@ -1,4 +1,5 @@
-//! Administration (admins): users (create, role, deactivate, set a password), vendors and teams;
+//! Administration (admins): users (create, role, deactivate, set a password), vendors, teams and
+//! the workspace's scoring and calibration settings;
 //! and for everyone, their own account: API tokens (the secret shown once) and their password.
 //! The same store calls and the same input rules as the API's organisation and token endpoints.
 
@@ -13,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use plumbline_domain::access::{Permission, VendorScope};
-use plumbline_domain::org::Role;
+use plumbline_domain::org::{AutoFailPolicy, Bands, NaPolicy, Role, WorkspaceSettings};
 use plumbline_domain::{TokenId, UserId, VendorId};
 use plumbline_store::{NewUser, StoreError, UserFilter};
 use serde::Deserialize;
@@ -43,6 +44,31 @@ pub struct DoneQuery {
     done: Option<String>,
 }
 
+/// The settings form as typed.
+#[derive(Clone)]
+struct SettingsDraft {
+    excellent: String,
+    good: String,
+    tolerance_points: String,
+    form_calibration_percent: String,
+    na_policy: String,
+    auto_fail_policy: String,
+}
+
+impl SettingsDraft {
+    fn of(settings: &WorkspaceSettings) -> SettingsDraft {
+        let number = |v: f64| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v}") };
+        SettingsDraft {
+            excellent: number(settings.bands.excellent),
+            good: number(settings.bands.good),
+            tolerance_points: number(settings.tolerance_points),
+            form_calibration_percent: number((settings.form_calibration_threshold * 1000.0).round() / 10.0),
+            na_policy: if settings.na_policy == NaPolicy::CountAsPass { "count_as_pass" } else { "exclude" }.into(),
+            auto_fail_policy: if settings.auto_fail_policy == AutoFailPolicy::Flag { "flag" } else { "zero" }.into(),
+        }
+    }
+}
+
 /// The create-user form as typed (never the password).
 #[derive(Default)]
 struct NewUserDraft {
@@ -60,9 +86,10 @@ pub async fn page(State(state): State<AppState>, page: PageAuth, Query(q): Query
         Some("password") => Some("Password set; the user's sessions were ended."),
         Some("vendor") => Some("Vendor created."),
         Some("team") => Some("Team created."),
+        Some("settings") => Some("Settings saved."),
         _ => None,
     };
-    admin_page(&state, &page, notice, &[], &NewUserDraft { role: "reviewer".into(), ..Default::default() }).await
+    admin_page(&state, &page, notice, &[], &NewUserDraft { role: "reviewer".into(), ..Default::default() }, None).await
 }
 
 async fn admin_page(
@@ -71,8 +98,13 @@ async fn admin_page(
     notice: Option<&str>,
     errors: &[String],
     draft: &NewUserDraft,
+    settings: Option<SettingsDraft>,
 ) -> PageResult<Markup> {
     let ws = page.viewer.workspace_id;
+    let settings = match settings {
+        Some(s) => s,
+        None => SettingsDraft::of(&state.store.get_workspace(ws).await?.settings),
+    };
     let users = state.store.list_users(ws, VendorScope::All, &UserFilter { vendor_id: None, role: None }).await?;
     let vendors = state.store.list_vendors(ws, VendorScope::All).await?;
     let teams = state.store.list_teams(ws, VendorScope::All).await?;
@@ -129,6 +161,33 @@ async fn admin_page(
                     div { button type="submit" { "Add user" } }
                 }
             }
+            section aria-labelledby="settings" {
+                h2 id="settings" { "Scoring and calibration settings" }
+                form method="post" action="/admin/settings" {
+                    (csrf_field(page))
+                    div class="grid2" {
+                        div { label for="excellent" { "Band \"excellent\" from (IQS 0-100)" }
+                            input type="number" id="excellent" name="excellent" step="any" min="0" max="100" value=(settings.excellent); }
+                        div { label for="good" { "Band \"good\" from (IQS 0-100)" }
+                            input type="number" id="good" name="good" step="any" min="0" max="100" value=(settings.good); }
+                        div { label for="tolerance_points" { "Calibration tolerance (score points)" }
+                            input type="number" id="tolerance_points" name="tolerance_points" step="any" min="0" max="100" value=(settings.tolerance_points); }
+                        div { label for="form_calibration_percent" { "Warn when a form calibration agrees less than (%)" }
+                            input type="number" id="form_calibration_percent" name="form_calibration_percent" step="any" min="0" max="100" value=(settings.form_calibration_percent); }
+                    }
+                    div class="grid2" {
+                        fieldset { legend { "An N/A answer" }
+                            @for (value, label) in [("exclude", "leaves the score (default)"), ("count_as_pass", "counts as full points")] {
+                                div class="choice" { input type="radio" name="na_policy" id={ "na-" (value) } value=(value) checked[settings.na_policy == value];
+                                    label for={ "na-" (value) } { (label) } } } }
+                        fieldset { legend { "A failed critical criterion" }
+                            @for (value, label) in [("zero", "scores the evaluation 0 (default)"), ("flag", "keeps the score and flags the evaluation failed")] {
+                                div class="choice" { input type="radio" name="auto_fail_policy" id={ "af-" (value) } value=(value) checked[settings.auto_fail_policy == value];
+                                    label for={ "af-" (value) } { (label) } } } }
+                    }
+                    button type="submit" { "Save settings" }
+                }
+            }
             div class="grid2" {
                 section aria-labelledby="vendors" {
                     h2 id="vendors" { "Vendors" }
@@ -157,7 +216,7 @@ async fn admin_page(
 }
 
 async fn refused(state: &AppState, page: &PageAuth, errors: Vec<String>, draft: &NewUserDraft) -> PageResult<Response> {
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, admin_page(state, page, None, &errors, draft).await?).into_response())
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, admin_page(state, page, None, &errors, draft, None).await?).into_response())
 }
 
 fn store_problem(e: StoreError) -> PageResult<String> {
@@ -241,7 +300,10 @@ pub async fn update_user(
     // The API's rule: an admin never locks themselves out.
     if user.id == page.viewer.user_id && (!active || role != Role::Admin) {
         let errors = vec!["you cannot demote or deactivate yourself; ask another admin".to_string()];
-        return Ok((StatusCode::CONFLICT, admin_page(&state, &page, None, &errors, &NewUserDraft::default()).await?)
+        return Ok((
+            StatusCode::CONFLICT,
+            admin_page(&state, &page, None, &errors, &NewUserDraft::default(), None).await?,
+        )
             .into_response());
     }
     state.store.update_user(ws, user.id, role, active).await?;
@@ -309,6 +371,56 @@ pub async fn create_team(
             refused(&state, &page, vec![problem], &NewUserDraft::default()).await
         }
     }
+}
+
+/// Saves the workspace settings, with the API's rules: bands from 0 to 100 with good <= excellent,
+/// tolerance from 0 to 100 points, the form-calibration threshold from 0 to 100%.
+pub async fn update_settings(
+    State(state): State<AppState>,
+    page: PageAuth,
+    form: Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let fields = Fields::checked(&page, form)?;
+    require_admin(&page)?;
+    let draft = SettingsDraft {
+        excellent: fields.text("excellent"),
+        good: fields.text("good"),
+        tolerance_points: fields.text("tolerance_points"),
+        form_calibration_percent: fields.text("form_calibration_percent"),
+        na_policy: fields.text("na_policy"),
+        auto_fail_policy: fields.text("auto_fail_policy"),
+    };
+    let mut errors = Vec::new();
+    let mut number = |label: &str, text: &str| -> f64 {
+        match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => v,
+            _ => {
+                errors.push(format!("{label} must be a number from 0 to 100"));
+                0.0
+            }
+        }
+    };
+    let excellent = number("the excellent band", &draft.excellent);
+    let good = number("the good band", &draft.good);
+    let tolerance_points = number("the tolerance", &draft.tolerance_points);
+    let threshold = number("the form-calibration threshold", &draft.form_calibration_percent) / 100.0;
+    if good > excellent {
+        errors.push("the good band must start at or below the excellent band".into());
+    }
+    if !errors.is_empty() {
+        let markup = admin_page(&state, &page, None, &errors, &NewUserDraft::default(), Some(draft)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response());
+    }
+    let ws = page.viewer.workspace_id;
+    let mut settings = state.store.get_workspace(ws).await?.settings;
+    settings.bands = Bands { excellent, good };
+    settings.tolerance_points = tolerance_points;
+    settings.form_calibration_threshold = threshold;
+    settings.na_policy = if draft.na_policy == "count_as_pass" { NaPolicy::CountAsPass } else { NaPolicy::Exclude };
+    settings.auto_fail_policy =
+        if draft.auto_fail_policy == "flag" { AutoFailPolicy::Flag } else { AutoFailPolicy::Zero };
+    state.store.update_settings(ws, &settings).await?;
+    Ok(Redirect::to("/admin?done=settings#settings").into_response())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/password", post(admin::set_password))
         .route("/admin/vendors", post(admin::create_vendor))
         .route("/admin/teams", post(admin::create_team))
+        .route("/admin/settings", post(admin::update_settings))
         .route("/account", get(admin::account))
         .route("/account/tokens", post(admin::create_token))
         .route("/account/tokens/{id}/revoke", post(admin::revoke_token))
