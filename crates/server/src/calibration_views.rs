@@ -397,3 +397,20 @@ pub async fn form_calibration_warnings(
     }
     Ok(warnings)
 }
+
+/// Leaves the agent out of conversations a participant is calibrating in a session that hides
+/// the agent's name (facilitators and qa_leads keep it). Used by every conversation API and page.
+pub async fn redact_hidden_agents(
+    state: &AppState,
+    viewer: &Viewer,
+    conversations: &mut [plumbline_domain::conversation::Conversation],
+) -> ApiResult<()> {
+    if viewer.may(plumbline_domain::access::Permission::Calibrate) || conversations.is_empty() {
+        return Ok(());
+    }
+    let hidden = state.store.conversations_with_hidden_agent(viewer.workspace_id, viewer.user_id).await?;
+    for c in conversations.iter_mut().filter(|c| hidden.contains(&c.id)) {
+        c.agent_id = None;
+    }
+    Ok(())
+}

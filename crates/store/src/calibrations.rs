@@ -1401,6 +1401,27 @@ impl Store {
             .collect()
     }
 
+    /// Conversations whose agent is hidden from `user`: those of open sessions (scoring or
+    /// discussion) that hide the agent's name and in which the user takes part.
+    pub async fn conversations_with_hidden_agent(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<std::collections::HashSet<ConversationId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT cc.conversation_id FROM calibration_sessions s
+             JOIN calibration_conversations cc ON cc.session_id = s.id
+             JOIN calibration_participants p ON p.session_id = s.id
+             WHERE s.workspace_id = $1 AND p.user_id = $2 AND p.removed_at IS NULL AND s.hide_agent_name = 1
+               AND s.status IN ('scoring', 'discussion')",
+        )
+        .bind(workspace.to_string())
+        .bind(user.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().filter_map(|(c,)| c.parse().ok()).collect())
+    }
+
     /// The status of the session an evaluation is a task of, if it is one.
     pub(crate) async fn task_session_status(&self, evaluation: &Evaluation) -> Result<Option<SessionStatus>> {
         let Some(session) = evaluation.calibration_session_id else { return Ok(None) };

@@ -55,9 +55,10 @@ pub async fn list_conversations(
         None
     };
     let page = PageParams { cursor: q.cursor, limit: q.limit }.request();
-    Ok(Json(
-        state.store.list_conversations(viewer.workspace_id, viewer.vendor_scope(), only_agent, &filter, &page).await?,
-    ))
+    let mut list =
+        state.store.list_conversations(viewer.workspace_id, viewer.vendor_scope(), only_agent, &filter, &page).await?;
+    crate::calibration_views::redact_hidden_agents(&state, &viewer, &mut list.items).await?;
+    Ok(Json(list))
 }
 
 /// One conversation with its transcript.
@@ -69,10 +70,11 @@ pub async fn get_conversation(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Conversation>> {
     let id: ConversationId = super::path_id(&raw)?;
-    let conversation = state.store.get_conversation(viewer.workspace_id, viewer.vendor_scope(), id).await?;
+    let mut conversation = state.store.get_conversation(viewer.workspace_id, viewer.vendor_scope(), id).await?;
     if !viewer.may_read_conversation(conversation.vendor_id, conversation.agent_id) {
         return Err(ApiError::not_found());
     }
+    crate::calibration_views::redact_hidden_agents(&state, &viewer, std::slice::from_mut(&mut conversation)).await?;
     Ok(Json(conversation))
 }
 

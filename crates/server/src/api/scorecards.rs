@@ -189,18 +189,7 @@ pub async fn activate_version(
     auth.require(Permission::ManageScorecards)?;
     let ws = auth.0.workspace_id;
     let version = version_of(&state, &auth, &sc, &v).await?;
-    let threshold = state.store.get_workspace(ws).await?.settings.form_calibration_threshold;
-    let mut warnings = Vec::new();
-    match state.store.latest_version_calibration(ws, version.id).await? {
-        None => warnings.push("this version was not form-calibrated: no submitted calibration session used it".into()),
-        Some((session, Some(agreement))) if agreement < threshold => warnings.push(format!(
-            "its latest form calibration (session {session}) agreed with the calibrated answer {:.0}% of the time, below the workspace threshold of {:.0}%",
-            agreement * 100.0,
-            threshold * 100.0
-        )),
-        Some((session, None)) => warnings.push(format!("its latest form calibration (session {session}) has no scores")),
-        Some(_) => {}
-    }
+    let warnings = crate::calibration_views::form_calibration_warnings(&state, ws, version.id).await?;
     let version = state.store.activate_version(ws, version.id).await?;
     Ok(Json(Activated { version, warnings }))
 }

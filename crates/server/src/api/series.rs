@@ -3,7 +3,6 @@
 
 use super::path_id;
 use crate::AppState;
-use crate::auth::viewer_of;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, Auth, FeedAuth};
 use axum::Json;
@@ -112,20 +111,18 @@ pub async fn create_series(
         },
     };
     let facilitator_id = body.facilitator_id.unwrap_or(viewer.user_id);
-    for (i, user) in body.participant_ids.iter().chain([&facilitator_id]).enumerate() {
-        let Ok(person) = state.store.get_user(viewer.workspace_id, *user).await else { continue };
-        let scope = viewer_of(&state, person.clone()).await?.vendor_scope();
-        if let Some(vendor) = scope.vendor()
-            && body.filter.vendor_id != Some(vendor)
-        {
-            let field =
-                if i < body.participant_ids.len() { format!("participant_ids[{i}]") } else { "facilitator_id".into() };
-            errors.push(FieldError::new(
-                field,
-                format!("{} sees only their vendor's conversations: set filter.vendor_id to their vendor", person.name),
-            ));
-        }
-    }
+    let mut people: Vec<(String, UserId)> =
+        body.participant_ids.iter().enumerate().map(|(i, u)| (format!("participant_ids[{i}]"), *u)).collect();
+    people.push(("facilitator_id".into(), facilitator_id));
+    errors.extend(
+        crate::calibration_views::series_people_who_may_not_see(
+            &state,
+            viewer.workspace_id,
+            &people,
+            body.filter.vendor_id,
+        )
+        .await?,
+    );
     let (Some(first_date), Some(start_minute)) = (first_date, start_minute) else {
         return Err(ApiError::invalid(errors));
     };

@@ -74,10 +74,11 @@ pub async fn list(State(state): State<AppState>, page: PageAuth, Query(q): Query
     let channel = Channel::ALL.into_iter().find(|c| c.as_str() == q.channel);
     let filter = ConversationFilter { vendor_id, team_id, agent_id, channel, from, to };
     let cursor = (!q.cursor.is_empty()).then(|| q.cursor.clone());
-    let list = state
+    let mut list = state
         .store
         .list_conversations(ws, scope, only_agent(&page), &filter, &PageRequest { cursor, limit: Some(PAGE_SIZE) })
         .await?;
+    crate::calibration_views::redact_hidden_agents(&state, &page.viewer, &mut list.items).await?;
     let vendors = state.store.list_vendors(ws, scope).await?;
     let teams = state.store.list_teams(ws, scope).await?;
     let agents = state
@@ -181,10 +182,11 @@ pub async fn detail(State(state): State<AppState>, page: PageAuth, Path(raw): Pa
     let viewer = &page.viewer;
     let ws = viewer.workspace_id;
     let id: ConversationId = raw.parse().map_err(|_| PageError::NotFound)?;
-    let c = state.store.get_conversation(ws, viewer.vendor_scope(), id).await?;
+    let mut c = state.store.get_conversation(ws, viewer.vendor_scope(), id).await?;
     if !viewer.may_read_conversation(c.vendor_id, c.agent_id) {
         return Err(PageError::NotFound);
     }
+    crate::calibration_views::redact_hidden_agents(&state, viewer, std::slice::from_mut(&mut c)).await?;
     // The widest list the store allows this viewer, then the domain's rule for each evaluation.
     let visibility = EvaluationVisibility {
         vendor: viewer.vendor_scope(),

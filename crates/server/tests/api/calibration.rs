@@ -22,7 +22,8 @@ plumbline_store::scenarios!(
     blind_participants_see_nothing_of_others,
     hidden_tasks_look_like_reviews,
     concurrent_facilitation_saves_one_wins,
-    publishing_allowed_and_refused
+    publishing_allowed_and_refused,
+    hidden_agent_names_stay_hidden
 );
 
 /// Five graders (three internal, two of Atlas BPO), a sixth internal one who never scores, a
@@ -740,5 +741,25 @@ async fn publishing_allowed_and_refused(db: &TestDatabase) -> Result<()> {
     // Now conversation 1 has a published result: a new session on it cannot publish.
     let after = app.create_session("blind", &["g2"], &[0]).await?;
     ensure!(after["publishing"]["available"] == false);
+    Ok(())
+}
+
+async fn hidden_agent_names_stay_hidden(db: &TestDatabase) -> Result<()> {
+    let app = Calibration::new(db.backend()).await?;
+    let body = json!({"title": "No names", "scorecard_version_id": app.version, "conversation_ids": [app.conversations[0]],
+        "participant_ids": [app.user("g1")], "hide_agent_name": true});
+    let session = app.ok(Method::POST, "/api/v1/calibrations", "lead", Some(body)).await?;
+    ensure!(session["conversations"][0]["agent_name"] == "Ava Atlas", "the facilitator sees the agent");
+    let id = session["id"].as_str().context("id")?;
+    let mine = app.ok(Method::GET, &format!("/api/v1/calibrations/{id}"), "g1", None).await?;
+    ensure!(mine["conversations"][0]["agent_name"].is_null() && mine["conversations"][0]["agent_hidden"] == true);
+    // Nor does the participant find the agent through the conversation itself or the list.
+    let conversation = format!("/api/v1/conversations/{}", app.conversations[0]);
+    ensure!(app.ok(Method::GET, &conversation, "g1", None).await?["agent_id"].is_null());
+    let list = app.ok(Method::GET, "/api/v1/conversations", "g1", None).await?;
+    let listed = list["items"].as_array().context("items")?;
+    ensure!(listed.iter().filter(|c| c["agent_id"].is_null()).count() == 1, "{list}");
+    ensure!(!app.ok(Method::GET, &conversation, "lead", None).await?["agent_id"].is_null());
+    ensure!(!app.ok(Method::GET, &conversation, "g2", None).await?["agent_id"].is_null(), "g2 is not in the session");
     Ok(())
 }

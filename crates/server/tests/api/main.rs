@@ -31,7 +31,8 @@ plumbline_store::scenarios!(
     sign_in_with_cookie_and_csrf,
     import_over_http,
     errors_name_the_field,
-    hostile_bodies_get_clear_errors
+    hostile_bodies_get_clear_errors,
+    page_walk
 );
 
 struct TestApp {
@@ -768,6 +769,68 @@ async fn import_over_http(db: &TestDatabase) -> Result<()> {
         .call(Method::POST, "/api/v1/conversations/import", Some("vendor_lead_a"), Some(Body::from(csv)), "text/csv")
         .await?;
     ensure!(as_lead.status == StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+/// Every page that shows something (GET), with vendor B's objects in the path, as every role
+/// and as users of two vendors: never a server error, and no page a user of vendor A can open
+/// holds any of vendor B's secrets.
+async fn page_walk(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    const PAGES: &[&str] = &[
+        "/",
+        "/calibrations",
+        "/calibrations/new",
+        "/calibrations/new/conversations",
+        "/calibrations/{calibration}",
+        "/calibrations/{calibration}/report",
+        "/calibrations/{calibration2}",
+        "/calibrations/{calibration2}/report",
+        "/calibration-series",
+        "/calibration-series/new",
+        "/calibration-series/{series}",
+        "/conversations",
+        "/conversations/import",
+        "/conversations/{conversation}",
+        "/scorecards",
+        "/scorecards/new",
+        "/scorecards/{scorecard}",
+        "/scorecards/{scorecard}/versions/new",
+        "/scorecards/{scorecard}/versions/{version}",
+        "/scorecards/{scorecard}/versions/{version}/edit",
+        "/evaluations/{evaluation}",
+        "/evaluations/{draft}",
+        "/admin",
+        "/account",
+        "/reports/iqs",
+        "/reports/calibration",
+    ];
+    for caller in CALLERS {
+        let mut seen_b = 0;
+        let email = format!("{}@example.test", caller.replace('_', "-"));
+        let login =
+            app.json(Method::POST, "/api/v1/login", None, json!({"email": email, "password": PASSWORD})).await?;
+        ensure!(login.status == StatusCode::OK, "{caller}: {}", login.text);
+        let cookie = login.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let cookie = cookie.split(';').next().unwrap_or_default().to_string();
+        for page in PAGES {
+            let uri = fill(&app, page);
+            let reply =
+                app.send(Request::builder().uri(&uri).header(header::COOKIE, &cookie).body(Body::empty())?).await?;
+            ensure!(!reply.status.is_server_error(), "{page} as {caller}: {} {}", reply.status, reply.text);
+            let html = reply.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            ensure!(html.starts_with("text/html"), "{page} as {caller} is not a page: {html} {}", reply.text);
+            if caller.ends_with("_a") {
+                for secret in &app.vendor_b_secrets {
+                    ensure!(!reply.text.contains(secret.as_str()), "{page} shows {secret:?} to {caller}");
+                }
+            }
+            seen_b += usize::from(reply.text.contains("SECRET-B-CONV"));
+        }
+        // The walk really renders vendor B's data for those who may see it.
+        ensure!(caller != "admin" || seen_b > 0, "no page showed vendor B's conversation to the admin");
+    }
     Ok(())
 }
 
