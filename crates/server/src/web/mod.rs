@@ -192,7 +192,8 @@ pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
     fn checked(page: &PageAuth, Form(fields): Form<Vec<(String, String)>>) -> PageResult<Fields> {
-        let fields = Fields(fields);
+        // U+0000 cannot be stored as text (PostgreSQL) and no one types it: drop it.
+        let fields = Fields(fields.into_iter().map(|(k, v)| (k, v.replace('\0', ""))).collect());
         check_csrf(page, fields.get("csrf").unwrap_or_default())?;
         Ok(fields)
     }
@@ -328,7 +329,8 @@ async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Respon
     ([(header::SET_COOKIE, cookie)], login_form(&csrf, "", None)).into_response()
 }
 
-async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(mut form): Form<LoginForm>) -> Response {
+    form.email = form.email.replace('\0', "");
     let expected = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !auth::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return (

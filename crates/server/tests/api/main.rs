@@ -830,6 +830,19 @@ async fn page_walk(db: &TestDatabase) -> Result<()> {
         }
         // The walk really renders vendor B's data for those who may see it.
         ensure!(caller != "admin" || seen_b > 0, "no page showed vendor B's conversation to the admin");
+        // A form field with U+0000 (which PostgreSQL cannot store) is not a server error.
+        let csrf = login.json()["csrf_token"].as_str().unwrap_or_default().to_string();
+        let form = app
+            .send(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/account/tokens")
+                    .header(header::COOKIE, &cookie)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(format!("name=nul%00token&csrf={csrf}")))?,
+            )
+            .await?;
+        ensure!(!form.status.is_server_error(), "a NUL in a form as {caller}: {} {}", form.status, form.text);
     }
     Ok(())
 }
