@@ -50,6 +50,10 @@ pub struct SessionLine {
     pub mean_alignment: Option<f64>,
     pub mean_delta: Option<f64>,
     pub within_tolerance_rate: Option<f64>,
+    /// Agreement between the session's participants on criteria, chance-corrected, with its
+    /// interval or the reason there is none: Krippendorff's alpha and Gwet's AC1 (filled from
+    /// the session's stored results).
+    pub reliability: Vec<crate::calibration::ReliabilityStatistic>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -191,6 +195,7 @@ pub fn calibration_report(
                 mean_alignment: mean(rows.iter().filter_map(|r| r.alignment)),
                 mean_delta: mean(rows.iter().filter_map(|r| r.score_delta)),
                 within_tolerance_rate: rate(rows.iter().filter_map(|r| r.within_tolerance)),
+                reliability: Vec::new(),
             }
         })
         .collect();

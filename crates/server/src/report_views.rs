@@ -37,5 +37,22 @@ pub async fn calibration_report(
             titles.insert(c.id, c.title.clone());
         }
     }
-    Ok(plumbline_domain::calibration_report::calibration_report(&results, &criteria, &titles, &labels))
+    let mut report = plumbline_domain::calibration_report::calibration_report(&results, &criteria, &titles, &labels);
+    // Each session's reliability comes from its stored results: a vendor-scoped viewer gets none,
+    // since it is computed over every participant's answers.
+    if scope == VendorScope::All {
+        for line in &mut report.sessions {
+            let record = state.store.get_calibration(ws, line.session_id).await?;
+            line.reliability = record
+                .results
+                .map(|r| {
+                    r.reliability_criteria
+                        .into_iter()
+                        .filter(|s| matches!(s.name.as_str(), "krippendorff_alpha" | "gwet_ac1"))
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    Ok(report)
 }

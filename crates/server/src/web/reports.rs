@@ -271,7 +271,8 @@ pub async fn calibration(
                 @if report.sessions.is_empty() { p class="muted" { "No submitted sessions in this period." } }
                 @else { table {
                     thead { tr { th { "Submitted" } th { "Session" } th class="num" { "Participants" } th class="num" { "Scored" }
-                        th class="num" { "Mean alignment" } th class="num" { "Mean delta" } th class="num" { "Within tolerance" } } }
+                        th class="num" { "Mean alignment" } th class="num" { "Mean delta" } th class="num" { "Within tolerance" }
+                        th { "Reliability (95% interval)" } } }
                     tbody { @for s in report.sessions.iter().rev() { tr {
                         td { (date(s.submitted_at)) }
                         // Only facilitators may open any session's report (a vendor lead would get 404).
@@ -279,6 +280,16 @@ pub async fn calibration(
                         td class="num" { (s.participants) } td class="num" { (s.scored) }
                         td class="num" { (percent(s.mean_alignment)) } td class="num" { (signed(s.mean_delta)) }
                         td class="num" { (percent(s.within_tolerance_rate)) }
+                        td { @for r in &s.reliability {
+                            div class="small" {
+                                (if r.name == "krippendorff_alpha" { "α " } else { "AC1 " })
+                                @match (r.value, r.ci95) {
+                                    (Some(v), Some([low, high])) => { (format!("{v:.2} [{low:.2}, {high:.2}]")) }
+                                    (Some(v), None) => { (format!("{v:.2}")) }
+                                    _ => { span class="muted" title=(r.note) { "not enough data" } }
+                                }
+                            }
+                        } }
                     } } }
                 } }
                 (csv_link("sessions", "the sessions table"))

@@ -385,6 +385,13 @@ async fn full_calibration_scenario(db: &TestDatabase) -> Result<()> {
     ensure!(grader("g6")["mean_alignment"].is_null(), "never scored is not zero");
     let session_line = &perf["sessions"][0];
     ensure!(session_line["participants"] == 6 && session_line["scored"] == 5);
+    let reliability: Vec<&str> = session_line["reliability"]
+        .as_array()
+        .context("reliability")?
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    ensure!(reliability == ["krippendorff_alpha", "gwet_ac1"], "{session_line}");
     ensure!(
         close(&session_line["mean_alignment"], 7.625 / 9.0) && close(&session_line["within_tolerance_rate"], 3.0 / 9.0)
     );
@@ -414,6 +421,7 @@ async fn full_calibration_scenario(db: &TestDatabase) -> Result<()> {
     // The vendor lead of Atlas sees Atlas's graders only.
     let scoped = app.ok(Method::GET, "/api/v1/reports/calibration", "g5", None).await?;
     ensure!(scoped["graders"].as_array().is_some_and(|g| g.len() == 2) && scoped["criteria"] == json!([]));
+    ensure!(scoped["sessions"][0]["reliability"] == json!([]), "no statistics over other vendors' answers");
 
     // After submit: the decision is in the scorecard's guidelines, follow-ups for the four
     // participants outside tolerance, the action item is open, the audit trail has the answers.
