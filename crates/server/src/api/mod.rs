@@ -66,8 +66,8 @@ pub fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// Every error is an RFC 9457 problem document (`application/problem+json`), and some can come
 /// from any operation: 400 (a body or query that is not even well-formed), 401 (no or bad
-/// credentials), 403 (the role may not), 404 for operations on a path id, and for operations
-/// with a body 413 (too large), 415 (not JSON) and 422 (invalid). This writes them all into
+/// credentials), 403 (the role may not), 404 for operations on a path id, for operations with
+/// a body 413 (too large), 415 (not JSON) and 422 (invalid), and for every write 409 and 422. This writes them all into
 /// the document, so that it describes every response the server sends.
 fn document_errors(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -85,9 +85,15 @@ fn document_errors(document: &mut utoipa::openapi::OpenApi) {
         _ => "an error",
     };
     for (path, item) in document.paths.paths.iter_mut() {
-        let operations =
-            [item.get.as_mut(), item.put.as_mut(), item.post.as_mut(), item.delete.as_mut(), item.patch.as_mut()];
-        for operation in operations.into_iter().flatten() {
+        let operations = [
+            (false, item.get.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.delete.as_mut()),
+            (true, item.patch.as_mut()),
+        ];
+        for (is_write, operation) in operations {
+            let Some(operation) = operation else { continue };
             let public = path == "/api/v1/login";
             let mut statuses = vec!["400"];
             if !public {
@@ -105,6 +111,11 @@ fn document_errors(document: &mut utoipa::openapi::OpenApi) {
             }
             if operation.request_body.is_some() {
                 statuses.extend(["413", "415", "422"]);
+            }
+            // Any write can meet invalid state (a deactivated user, a missing calibrated answer)
+            // or a conflict (a concurrent change).
+            if is_write {
+                statuses.extend(["409", "422"]);
             }
             let responses = &mut operation.responses.responses;
             for status in statuses {
