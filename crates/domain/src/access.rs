@@ -62,6 +62,8 @@ pub enum Permission {
     Calibrate,
     /// List users (of their scope).
     ListUsers,
+    /// Create review plans, draw them and give out the reviews.
+    AssignReviews,
 }
 
 impl Viewer {
@@ -80,10 +82,22 @@ impl Viewer {
         use Role::*;
         match permission {
             Administer => self.role == Admin,
-            ManageScorecards | ManageConversations | Calibrate => matches!(self.role, Admin | QaLead),
+            ManageScorecards | ManageConversations | Calibrate | AssignReviews => matches!(self.role, Admin | QaLead),
             Evaluate => matches!(self.role, Admin | QaLead | Reviewer | VendorLead),
             SelfReview => self.role == Agent,
             ReadReports | ListUsers => matches!(self.role, Admin | QaLead | VendorLead),
+        }
+    }
+
+    /// Whose review-plan items (progress) the viewer may read: every grader's for those who
+    /// assign reviews, their own vendor's graders' for a vendor lead, nobody's otherwise.
+    pub fn review_progress_scope(&self) -> Option<VendorScope> {
+        if self.may(Permission::AssignReviews) {
+            Some(VendorScope::All)
+        } else if self.role == Role::VendorLead {
+            Some(VendorScope::Only(self.vendor_id))
+        } else {
+            None
         }
     }
 

@@ -109,6 +109,9 @@ pub struct Evaluation {
     /// read it until they submit. Never serialised.
     #[serde(skip)]
     pub blind_to: Option<UserId>,
+    /// Active time spent on it, in seconds (idle time not counted; see `habits`).
+    #[serde(default)]
+    pub active_seconds: i64,
 }
 
 pub const MAX_COMMENT: usize = 20_000;

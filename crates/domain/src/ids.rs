@@ -60,4 +60,6 @@ id_type!(
     ProgramId,
     AuditId,
     AppealId,
+    PlanId,
+    AssignmentId,
 );

@@ -66,7 +66,7 @@ pub const MAX_FEEDBACK: usize = 50_000;
 
 const EVALUATION_COLUMNS: &str = "id, conversation_id, scorecard_version_id, reviewer_id, kind, status, overall_feedback, \
      vendor_id, team_id, agent_id, score, earned, possible, critical_failed, critical_failures, revision, created_at, \
-     updated_at, submitted_at, calibration_session_id, \
+     updated_at, submitted_at, calibration_session_id, active_seconds, \
      (SELECT a.benchmark_id FROM audits a WHERE a.original_id = evaluations.id AND a.status = 'assigned') AS blind_to";
 
 fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)> {
@@ -106,6 +106,7 @@ fn evaluation_of(row: &AnyRow, answers: Vec<Answer>) -> Result<(Evaluation, i64)
             submitted_at: sql::opt_int(row, "submitted_at")?,
             calibration_session_id: sql::opt_id(row, "calibration_session_id")?,
             blind_to: sql::opt_id(row, "blind_to")?,
+            active_seconds: sql::int(row, "active_seconds")?,
         },
         sql::int(row, "revision")?,
     ))

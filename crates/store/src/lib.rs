@@ -15,8 +15,10 @@ mod calibrations;
 mod conversations;
 mod evaluations;
 mod grader_qa;
+mod habits;
 mod org;
 mod reports;
+mod review_plans;
 mod scorecards;
 mod series;
 mod sql;
@@ -28,6 +30,7 @@ pub use evaluations::*;
 pub use grader_qa::*;
 pub use org::*;
 pub use reports::*;
+pub use review_plans::*;
 pub use series::*;
 
 use plumbline_domain::scorecard::FieldError;

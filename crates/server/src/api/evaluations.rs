@@ -166,6 +166,9 @@ pub struct SaveEvaluation {
     pub overall_feedback: String,
     /// The revision you loaded; a save from an older one gets 409.
     pub revision: Option<i64>,
+    /// Active seconds spent since the last save (0 to 14400), added to the evaluation's
+    /// `active_seconds` when the save succeeds.
+    pub active_seconds: Option<i64>,
 }
 
 /// Saves a draft (its author only).
@@ -178,6 +181,7 @@ pub async fn save_evaluation(
     ApiJson(body): ApiJson<SaveEvaluation>,
 ) -> ApiResult<Json<EvaluationView>> {
     let (evaluation, _) = visible(&state, &viewer, &raw).await?;
+    let active_seconds = checked_active_seconds(body.active_seconds)?;
     let policy = scoring_policy(&state, &viewer).await?;
     let (evaluation, revision) = state
         .store
@@ -193,7 +197,36 @@ pub async fn save_evaluation(
             policy,
         )
         .await?;
+    let evaluation = with_active_time(&state, &viewer, evaluation, active_seconds).await?;
     Ok(Json(EvaluationView { evaluation, revision }))
+}
+
+/// An active-time increment from a request, checked (the field is named when it is refused).
+fn checked_active_seconds(seconds: Option<i64>) -> ApiResult<i64> {
+    let seconds = seconds.unwrap_or(0);
+    plumbline_domain::habits::check_active_seconds(seconds).map_err(|e| ApiError::field(&e.field, e.reason))?;
+    Ok(seconds)
+}
+
+/// Adds the active time to an evaluation just saved or submitted, and shows it.
+async fn with_active_time(
+    state: &AppState,
+    viewer: &Viewer,
+    mut evaluation: Evaluation,
+    seconds: i64,
+) -> ApiResult<Evaluation> {
+    if seconds > 0 {
+        state.store.add_active_time(viewer.workspace_id, evaluation.id, viewer.user_id, seconds).await?;
+        evaluation.active_seconds += seconds;
+    }
+    Ok(evaluation)
+}
+
+/// Optional body of a submit.
+#[derive(Default, Deserialize, utoipa::ToSchema)]
+pub struct SubmitEvaluation {
+    /// Active seconds spent since the last save (0 to 14400), added to the evaluation.
+    pub active_seconds: Option<i64>,
 }
 
 /// Deletes a draft (its author only).
@@ -212,15 +245,22 @@ pub async fn delete_evaluation(
 /// Submits a draft (its author only): every criterion must be answered; the score is computed
 /// with the workspace's policies. A second submit gets 409.
 #[utoipa::path(post, path = "/api/v1/evaluations/{id}/submit", tag = "evaluations", params(("id" = String, Path)),
+    request_body(content = Option<SubmitEvaluation>, description = "Optional: the active time since the last save.", content_type = "application/json"),
     responses((status = 200, body = EvaluationView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn submit_evaluation(
     State(state): State<AppState>,
     Auth(viewer): Auth,
     Path(raw): Path<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<EvaluationView>> {
     let (evaluation, _) = visible(&state, &viewer, &raw).await?;
+    // The body is optional: an empty one submits without adding time.
+    let body: SubmitEvaluation =
+        if body.trim_ascii().is_empty() { SubmitEvaluation::default() } else { crate::extract::parse_json(&body)? };
+    let active_seconds = checked_active_seconds(body.active_seconds)?;
     let policy = scoring_policy(&state, &viewer).await?;
     let evaluation = state.store.submit_evaluation(viewer.workspace_id, evaluation.id, viewer.user_id, policy).await?;
+    let evaluation = with_active_time(&state, &viewer, evaluation, active_seconds).await?;
     let (_, revision) = state.store.get_evaluation(viewer.workspace_id, evaluation.id).await?;
     Ok(Json(EvaluationView { evaluation, revision }))
 }

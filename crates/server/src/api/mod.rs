@@ -5,9 +5,11 @@ mod calibrations;
 mod conversations;
 mod evaluations;
 mod grader_qa;
+mod habits;
 mod integrity;
 mod org;
 mod reports;
+mod review_plans;
 mod scorecards;
 mod series;
 mod session;
@@ -201,6 +203,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grader_qa::decide_appeal))
         .routes(routes!(grader_qa::report))
         .routes(routes!(integrity::sample_check))
+        .routes(routes!(review_plans::list_plans, review_plans::create_plan))
+        .routes(routes!(review_plans::get_plan, review_plans::update_plan))
+        .routes(routes!(review_plans::draw))
+        .routes(routes!(review_plans::progress))
+        .routes(routes!(review_plans::plan_assignments))
+        .routes(routes!(review_plans::my_queue))
+        .routes(routes!(review_plans::start))
+        .routes(routes!(habits::report))
 }
 
 /// Pagination parameters shared by every list.

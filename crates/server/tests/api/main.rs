@@ -24,6 +24,7 @@ use tower::ServiceExt;
 
 mod calibration;
 mod grader_qa;
+mod review_plans;
 mod series;
 
 plumbline_store::scenarios!(
@@ -250,6 +251,32 @@ impl TestApp {
         let drawn = store.draw_audits(ws.id, program.id).await?;
         let audit = drawn.audits.first().context("an audit")?.id;
 
+        // Review assignments: a plan over vendor B's conversations for reviewer_b, drawn once.
+        let plan = store
+            .create_review_plan(
+                ws.id,
+                plumbline_store::NewReviewPlan {
+                    name: "Walk plan".into(),
+                    scorecard_id: card.id,
+                    sample: plumbline_domain::review_plans::PlanSample::Percent(100.0),
+                    period_days: 7,
+                    filter: plumbline_domain::review_plans::PlanFilter {
+                        vendor_id: Some(vendor_b.id),
+                        from: Some("2026-01-01".into()),
+                        to: Some("2026-01-31".into()),
+                        include_reviewed: true,
+                        ..Default::default()
+                    },
+                    grader_ids: vec![users["reviewer_b"].id],
+                    due_in_days: 7,
+                    seed: Some(3),
+                    created_by: users["qa_lead"].id,
+                },
+            )
+            .await?;
+        let plan_draw = store.draw_review_plan(ws.id, plan.id, plumbline_store::now_millis()).await?;
+        let assignment = plan_draw.assignments.first().context("an assignment")?.id;
+
         let spare = auth::new_secret();
         let spare_token = store.create_token(users["reviewer_b"].id, "spare", &auth::digest(&spare)).await?;
 
@@ -271,6 +298,8 @@ impl TestApp {
             ("program", program.id.to_string()),
             ("audit", audit.to_string()),
             ("appeal", uuid::Uuid::now_v7().to_string()),
+            ("plan", plan.id.to_string()),
+            ("assignment", assignment.to_string()),
         ]);
         let vendor_b_secrets = vec![
             vendor_b.id.to_string(),
@@ -520,6 +549,28 @@ fn operations() -> Vec<Operation> {
             Some((json!({"accept": false}).to_string(), "application/json"))
         }),
         op(M::GET, "/api/v1/reports/grader-qa", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/review-plans", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+        op(M::POST, "/api/v1/review-plans", &["admin", "qa_lead"], |app| {
+            Some((json!({"name": unique("Plan"), "scorecard_id": app.ids["scorecard"], "sample": {"percent": 10}, "grader_ids": [app.ids["user"]]}).to_string(), "application/json"))
+        }),
+        // reviewer_b of vendor B is the plan's grader: vendor_lead_b sees it, vendor_lead_a not.
+        op(M::GET, "/api/v1/review-plans/{plan}", &["admin", "qa_lead", "vendor_lead_b"], none),
+        op(M::PATCH, "/api/v1/review-plans/{plan}", &["admin", "qa_lead"], |_| {
+            Some((json!({"active": true}).to_string(), "application/json"))
+        }),
+        // Everything matching is in the plan already: 409 for those who may draw.
+        op(M::POST, "/api/v1/review-plans/{plan}/draws", &["admin", "qa_lead"], none),
+        op(M::GET, "/api/v1/review-plans/{plan}/progress", &["admin", "qa_lead", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/review-plans/{plan}/assignments", &["admin", "qa_lead", "vendor_lead_b"], none),
+        op(
+            M::GET,
+            "/api/v1/queue",
+            &["admin", "qa_lead", "reviewer", "reviewer_a", "vendor_lead_a", "vendor_lead_b"],
+            none,
+        ),
+        // Only reviewer_b (not a caller) may start their item.
+        op(M::POST, "/api/v1/queue/{assignment}/start", &[], none),
+        op(M::GET, "/api/v1/reports/grading-habits", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
         // State changes last: reveal, a stale submit (409), cancel.
         op(M::POST, "/api/v1/calibrations/{calibration}/reveal", &["admin", "qa_lead"], none),
         op(M::POST, "/api/v1/calibrations/{calibration}/submit", &["admin", "qa_lead"], |_| {
