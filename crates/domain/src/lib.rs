@@ -15,6 +15,7 @@ pub mod habits;
 pub mod ids;
 pub mod integrity;
 pub mod org;
+pub mod reports;
 pub mod review_plans;
 pub mod scorecard;
 pub mod scoring;

@@ -105,6 +105,41 @@ pub fn score_evaluation(
     }
 }
 
+/// One criterion's answer as the per-criterion and per-group reports count it: the fraction of
+/// the criterion's maximum points the chosen option gives (N/A: `None`), before any critical
+/// group zeroing, so a criterion's own quality is measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CriterionOutcome {
+    pub criterion_id: CriterionId,
+    pub weight: f64,
+    /// `None` for N/A.
+    pub fraction: Option<f64>,
+    /// The option's outcome is fail.
+    pub failed: bool,
+}
+
+/// The outcome of every answered criterion, in the scorecard's order.
+pub fn criterion_outcomes(definition: &ScorecardDefinition, answers: &[Answer]) -> Vec<CriterionOutcome> {
+    let by_criterion: HashMap<CriterionId, &Answer> = answers.iter().map(|a| (a.criterion_id, a)).collect();
+    definition
+        .criteria
+        .iter()
+        .filter_map(|criterion| {
+            let answer = by_criterion.get(&criterion.id)?;
+            let (fraction, failed) = match answer.choice {
+                Choice::NotApplicable => (None, false),
+                Choice::Option(o) => {
+                    let option = criterion.scale.options.get(o)?;
+                    let max = criterion.max_points();
+                    let fraction = if max > 0.0 { option.points / max } else { 0.0 };
+                    (Some(fraction), option.outcome == Outcome::Fail)
+                }
+            };
+            Some(CriterionOutcome { criterion_id: criterion.id, weight: criterion.weight, fraction, failed })
+        })
+        .collect()
+}
+
 /// IQS of a set of evaluations, the IQS guide's formula: 100 * Σ earned / Σ possible.
 /// `None` when nothing in the set has a score.
 pub fn iqs<I: IntoIterator<Item = (f64, f64)>>(earned_possible: I) -> Option<f64> {

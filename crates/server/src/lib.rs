@@ -11,6 +11,7 @@ pub mod calibration_views;
 pub mod error;
 pub mod extract;
 pub mod import;
+pub mod iqs_views;
 pub mod report_views;
 pub mod web;
 

@@ -1100,6 +1100,29 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 crate::evaluations::write_answers(&mut tx, id, &calibrated.answers).await?;
+                let context = self
+                    .evaluation_context(
+                        &conversation.id.to_string(),
+                        &record.session.facilitator_id.to_string(),
+                        version.id,
+                    )
+                    .await?;
+                let facts = crate::rollups::EvaluationFacts::new(
+                    crate::rollups::Counted {
+                        workspace_id: workspace,
+                        submitted_at: now,
+                        vendor_id: conversation.vendor_id.to_string(),
+                        team_id: conversation.team_id.map(|t| t.to_string()),
+                        agent_id: conversation.agent_id.map(|a| a.to_string()),
+                        score: &score,
+                        answers: &calibrated.answers,
+                        definition,
+                    },
+                    context,
+                );
+                let mut batch = crate::rollups::RollupBatch::new(workspace);
+                batch.add(&facts);
+                batch.flush(&mut tx).await?;
             }
         }
         let status = Change::new(

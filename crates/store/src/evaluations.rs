@@ -334,6 +334,19 @@ impl Store {
         author: UserId,
         policy: ScoringPolicy,
     ) -> Result<Evaluation> {
+        self.submit_evaluation_at(workspace, id, author, policy, now_millis()).await
+    }
+
+    /// Submits a draft as of `at` (Unix ms): history brought in by the demo or a migration from
+    /// another tool keeps its dates, and the report rollups count it on its own day.
+    pub async fn submit_evaluation_at(
+        &self,
+        workspace: WorkspaceId,
+        id: EvaluationId,
+        author: UserId,
+        policy: ScoringPolicy,
+        at: Millis,
+    ) -> Result<Evaluation> {
         let (current, revision) = self.get_evaluation(workspace, id).await?;
         if current.reviewer_id != author {
             return Err(StoreError::NotFound);
@@ -348,11 +361,26 @@ impl Store {
             return Err(StoreError::Invalid(errors));
         }
         let result = score_evaluation(&version.definition, &current.answers, policy);
-        let now = now_millis();
+        let counted = matches!(current.kind, EvaluationKind::Review | EvaluationKind::Calibrated)
+            && current.calibration_session_id.is_none();
+        let context = if counted {
+            Some(
+                self.evaluation_context(
+                    &current.conversation_id.to_string(),
+                    &current.reviewer_id.to_string(),
+                    current.scorecard_version_id,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let now = at;
         let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE evaluations SET status = 'submitted', score = $1, earned = $2, possible = $3, critical_failed = $4,
-                 critical_failures = $5, revision = revision + 1, updated_at = $6, submitted_at = $6
+                 critical_failures = $5, revision = revision + 1, updated_at = $6, submitted_at = $6,
+                 created_at = CASE WHEN created_at > $6 THEN $6 ELSE created_at END
              WHERE id = $7 AND status = 'draft' AND revision = $8",
         )
         .bind(result.score)
@@ -367,6 +395,26 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
+        }
+        if let Some(context) = context {
+            // The report rollups change in the same transaction: a report never misses an
+            // acknowledged submission, nor counts one that was rolled back.
+            let facts = crate::rollups::EvaluationFacts::new(
+                crate::rollups::Counted {
+                    workspace_id: workspace,
+                    submitted_at: now,
+                    vendor_id: current.vendor_id.to_string(),
+                    team_id: current.team_id.map(|t| t.to_string()),
+                    agent_id: current.agent_id.map(|a| a.to_string()),
+                    score: &result,
+                    answers: &current.answers,
+                    definition: &version.definition,
+                },
+                context,
+            );
+            let mut batch = crate::rollups::RollupBatch::new(workspace);
+            batch.add(&facts);
+            batch.flush(&mut tx).await?;
         }
         if current.kind == EvaluationKind::Audit {
             let submitted = Evaluation { answers: current.answers.clone(), ..current.clone() };

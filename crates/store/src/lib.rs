@@ -13,11 +13,13 @@ mod auth;
 mod backup;
 mod calibrations;
 mod conversations;
+mod dashboards;
 mod evaluations;
 mod grader_qa;
 mod habits;
 mod org;
 mod reports;
+mod rollups;
 mod review_plans;
 mod scorecards;
 mod series;
@@ -26,10 +28,12 @@ mod sql;
 pub use auth::*;
 pub use calibrations::*;
 pub use conversations::*;
+pub use dashboards::*;
 pub use evaluations::*;
 pub use grader_qa::*;
 pub use org::*;
 pub use reports::*;
+pub use rollups::*;
 pub use review_plans::*;
 pub use series::*;
 
@@ -159,7 +163,8 @@ impl Store {
     /// Runs pending migrations.
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        // A database from before the report rollups gets them built once.
+        self.ensure_rollups().await
     }
 
     /// The versions of the migrations applied to this database, in order.

@@ -90,6 +90,12 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        // Nothing to roll up yet: the rollups are complete from the start.
+        sqlx::query("INSERT INTO rollup_state (workspace_id, built_at) VALUES ($1, $2)")
+            .bind(workspace.id.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok((workspace, vendor))
     }

@@ -1,49 +1,366 @@
-//! Aggregates for reports. The formulas (IQS as a ratio of sums, the mean of scores, bands)
-//! live in the domain; the database only adds up.
+//! Aggregates for reports, read from the rollups (migration 0006, `rollups.rs`) rather than
+//! from the evaluations: a date range becomes whole months from month rows plus leftover days
+//! from day rows (`domain::reports::split_period`). The formulas (IQS as a ratio of sums, its
+//! interval, correlation, bands) live in the domain; the database only adds up.
 
+use crate::rollups::{CriterionSums, OutcomeSums, score_sums_of};
 use crate::sql::{self, Select, Value};
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 use plumbline_domain::access::VendorScope;
 use plumbline_domain::org::{Band, Bands};
-use plumbline_domain::scoring::iqs;
-use plumbline_domain::{Millis, TeamId, VendorId, WorkspaceId};
+use plumbline_domain::reports::{Grain, Interval, PairSums, ScoreSums, split_period};
+use plumbline_domain::scorecard::FieldError;
+use plumbline_domain::time::DAY_MS;
+use plumbline_domain::{AgentId, Millis, ScorecardId, TeamId, VendorId, WorkspaceId};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// What to group the IQS by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IqsGrouping {
     Agent,
     Team,
     Vendor,
+    Channel,
+    Scorecard,
+    /// A scorecard's group (section) of criteria.
+    Group,
+    Criterion,
 }
 
+impl IqsGrouping {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IqsGrouping::Agent => "agent",
+            IqsGrouping::Team => "team",
+            IqsGrouping::Vendor => "vendor",
+            IqsGrouping::Channel => "channel",
+            IqsGrouping::Scorecard => "scorecard",
+            IqsGrouping::Group => "group",
+            IqsGrouping::Criterion => "criterion",
+        }
+    }
+}
+
+/// Filters every report takes. Dates count whole UTC days: `from` rounds down to its day,
+/// `to` up.
 #[derive(Clone, Debug, Default)]
 pub struct IqsFilter {
     pub vendor_id: Option<VendorId>,
     pub team_id: Option<TeamId>,
+    pub agent_id: Option<AgentId>,
+    pub scorecard_id: Option<ScorecardId>,
+    pub channel: Option<String>,
     /// submitted_at >= from
     pub from: Option<Millis>,
     /// submitted_at < to
     pub to: Option<Millis>,
 }
 
+/// The last day the reports reach: 9999-12-31.
+const LAST_DAY: i64 = 2_932_896;
+
+impl IqsFilter {
+    /// The half-open day range `[from, to)`; without bounds, 1970-01-01 up to tomorrow.
+    pub fn days(&self, today: i64) -> (i64, i64) {
+        let from = self.from.map(|f| f.div_euclid(DAY_MS)).unwrap_or(0).clamp(0, LAST_DAY);
+        let to = self.to.map(|t| (t + DAY_MS - 1).div_euclid(DAY_MS)).unwrap_or(today + 1).clamp(0, LAST_DAY);
+        (from, to)
+    }
+}
+
+/// The rollup a report reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rollup {
+    /// rollup_agent: vendor, team, agent, scorecard.
+    Agent,
+    /// rollup_segment: vendor, team, channel, scorecard, grader_class.
+    Segment,
+    /// rollup_criterion: vendor, team, scorecard, criterion.
+    Criterion,
+}
+
+impl Rollup {
+    fn table(self) -> &'static str {
+        match self {
+            Rollup::Agent => "rollup_agent",
+            Rollup::Segment => "rollup_segment",
+            Rollup::Criterion => "rollup_criterion",
+        }
+    }
+
+    fn has(self, column: &str) -> bool {
+        match column {
+            "vendor_id" | "team_id" | "scorecard_id" => true,
+            "agent_id" => self == Rollup::Agent,
+            "channel" | "grader_class" => self == Rollup::Segment,
+            "criterion_id" => self == Rollup::Criterion,
+            _ => false,
+        }
+    }
+
+    fn sums(self) -> &'static str {
+        match self {
+            Rollup::Agent => AGENT_SUMS,
+            Rollup::Segment => SEGMENT_SUMS,
+            Rollup::Criterion => CRITERION_SUMS,
+        }
+    }
+
+    /// The rollup that can group by `grouping` (Group reads criteria and adds them up).
+    pub fn for_grouping(grouping: IqsGrouping) -> (Rollup, &'static str) {
+        match grouping {
+            IqsGrouping::Agent => (Rollup::Agent, "agent_id"),
+            IqsGrouping::Team => (Rollup::Segment, "team_id"),
+            IqsGrouping::Vendor => (Rollup::Segment, "vendor_id"),
+            IqsGrouping::Channel => (Rollup::Segment, "channel"),
+            IqsGrouping::Scorecard => (Rollup::Segment, "scorecard_id"),
+            IqsGrouping::Group | IqsGrouping::Criterion => (Rollup::Criterion, "criterion_id"),
+        }
+    }
+}
+
+macro_rules! cast_sums {
+    ($($c:literal),*) => { concat!($("CAST(SUM(", $c, ") AS DOUBLE PRECISION) AS ", $c, ", ",)* "1 AS one") };
+}
+const AGENT_SUMS: &str = cast_sums!(
+    "evaluations",
+    "scored",
+    "earned",
+    "possible",
+    "earned_sq",
+    "possible_sq",
+    "earned_possible",
+    "score_sum",
+    "score_sq",
+    "critical_failed",
+    "fcr_n",
+    "fcr_yes",
+    "handle_n",
+    "handle_sum",
+    "csat_n",
+    "csat_sum"
+);
+const SEGMENT_SUMS: &str = cast_sums!(
+    "evaluations",
+    "scored",
+    "earned",
+    "possible",
+    "earned_sq",
+    "possible_sq",
+    "earned_possible",
+    "score_sum",
+    "score_sq",
+    "critical_failed",
+    "fcr_n",
+    "fcr_yes",
+    "handle_n",
+    "handle_sum",
+    "csat_n",
+    "csat_x",
+    "csat_y",
+    "csat_xx",
+    "csat_yy",
+    "csat_xy",
+    "nps_n",
+    "nps_x",
+    "nps_y",
+    "nps_xx",
+    "nps_yy",
+    "nps_xy"
+);
+const CRITERION_SUMS: &str = cast_sums!("answered", "not_applicable", "failed", "earned", "possible");
+
+/// One group of summed rollup rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RollupRow {
+    /// The values of the grouping columns, in order ('' for none).
+    pub key: Vec<String>,
+    /// The bucket's first day, for a time series.
+    pub bucket: Option<i64>,
+    pub sums: ScoreSums,
+    pub outcomes: OutcomeSums,
+    pub criterion: CriterionSums,
+    /// Σ CSAT over the evaluations with one (agent rollup only; the segment rollup has pairs).
+    pub csat_sum: f64,
+}
+
+impl RollupRow {
+    fn add(&mut self, o: &RollupRow) {
+        self.sums.add(&o.sums);
+        self.outcomes.add(&o.outcomes);
+        self.criterion.add(&o.criterion);
+        self.csat_sum += o.csat_sum;
+    }
+}
+
+/// How time enters a rollup query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeMode {
+    /// One total over the range.
+    Total,
+    /// One row per bucket: days and weeks come from day rows, months from month rows.
+    Series(Interval),
+}
+
 /// One row of the IQS report.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IqsRow {
-    /// The agent, team or vendor id; absent for evaluations without one.
+    /// The agent, team, vendor, scorecard, group or criterion id, or the channel; absent for
+    /// evaluations without one.
     pub id: Option<String>,
     pub name: String,
+    /// Evaluations counted (for a criterion or group: answers that are not N/A).
     pub evaluations: i64,
     /// 100 * Σ earned / Σ possible (the IQS guide's formula).
     pub iqs: Option<f64>,
-    /// The plain mean of evaluation scores (Zendesk QA's definition).
+    /// 95% interval of the IQS (delta method for a ratio; absent below 5 scored evaluations
+    /// and for criteria and groups).
+    pub ci95: Option<[f64; 2]>,
+    /// The plain mean of evaluation scores (Zendesk QA's definition); absent for criteria and
+    /// groups.
     pub mean_score: Option<f64>,
     pub band: Option<Band>,
+    /// Share of evaluations failed on a critical criterion (for criteria and groups: share of
+    /// answers with a fail outcome).
+    pub fail_rate: Option<f64>,
+    /// For criteria and groups: answers marked N/A.
+    pub not_applicable: Option<i64>,
+    /// IQS over the previous period of the same length (when the range has both ends).
+    pub previous_iqs: Option<f64>,
+    /// iqs - previous_iqs, in points.
+    pub change: Option<f64>,
 }
 
 impl Store {
-    /// IQS of submitted reviews and published calibrated results, grouped.
+    /// Sums rollup rows of the workspace over `[from_day, to_day)`, grouped by `group_by`
+    /// (columns of the rollup), with the filters and the viewer's vendor scope. Filters a rollup
+    /// does not have are refused with the field named.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rollup_sums(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        rollup: Rollup,
+        group_by: &[&str],
+        filter: &IqsFilter,
+        (from_day, to_day): (i64, i64),
+        time: TimeMode,
+    ) -> Result<Vec<RollupRow>> {
+        for (field, column, given) in
+            [("agent_id", "agent_id", filter.agent_id.is_some()), ("channel", "channel", filter.channel.is_some())]
+        {
+            if given && !rollup.has(column) {
+                return Err(StoreError::Invalid(vec![FieldError::new(
+                    field,
+                    "this report cannot be filtered by it; remove the filter or group by something else",
+                )]));
+            }
+        }
+        debug_assert!(group_by.iter().all(|c| rollup.has(c)));
+        if from_day >= to_day {
+            return Ok(Vec::new());
+        }
+        let series = matches!(time, TimeMode::Series(_));
+        let mut select = group_by.join(", ");
+        if series {
+            if !select.is_empty() {
+                select.push_str(", ");
+            }
+            select.push_str("period");
+        }
+        let columns =
+            if select.is_empty() { rollup.sums().to_string() } else { format!("{select}, {}", rollup.sums()) };
+        let mut q = Select::new(&format!("SELECT {columns} FROM {}", rollup.table()));
+        q.and_text("workspace_id", workspace)
+            .and_opt_text("vendor_id", scope.vendor())
+            .and_opt_text("vendor_id", filter.vendor_id)
+            .and_opt_text("team_id", filter.team_id)
+            .and_opt_text("agent_id", filter.agent_id)
+            .and_opt_text("scorecard_id", filter.scorecard_id)
+            .and_opt_text("channel", filter.channel.as_ref());
+        // Which rows: whole months from month rows and the rest from day rows, or day rows only
+        // for a daily or weekly series.
+        let mut ranges: Vec<(Grain, i64, i64)> = Vec::new();
+        match time {
+            TimeMode::Series(Interval::Day | Interval::Week) => ranges.push((Grain::Day, from_day, to_day)),
+            _ => {
+                let split = split_period(from_day, to_day);
+                ranges.extend(split.months.map(|(a, b)| (Grain::Month, a, b)));
+                ranges.extend(split.days.iter().map(|&(a, b)| (Grain::Day, a, b)));
+            }
+        }
+        let template =
+            ranges.iter().map(|_| "(grain = ? AND period >= ? AND period < ?)").collect::<Vec<_>>().join(" OR ");
+        let values =
+            ranges.iter().flat_map(|&(g, a, b)| [Value::Int(g as i64), Value::Int(a), Value::Int(b)]).collect();
+        q.and_expr(&format!("({template})"), values);
+        let tail = if select.is_empty() { String::new() } else { format!("GROUP BY {select}") };
+        let rows = q.fetch_all(self.pool(), &tail).await?;
+        let mut out: Vec<RollupRow> = Vec::with_capacity(rows.len());
+        let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
+        let f = |row: &sqlx::any::AnyRow, c: &str| sql::opt_float(row, c).map(|v| v.unwrap_or(0.0));
+        for row in &rows {
+            let key = group_by
+                .iter()
+                .map(|c| sql::opt_text(row, c).map(Option::unwrap_or_default))
+                .collect::<Result<Vec<_>>>()?;
+            let bucket = match time {
+                TimeMode::Series(interval) => Some(interval.bucket(sql::int(row, "period")?)),
+                TimeMode::Total => None,
+            };
+            let mut item = RollupRow { key, bucket, ..Default::default() };
+            match rollup {
+                Rollup::Criterion => {
+                    item.criterion = CriterionSums {
+                        answered: f(row, "answered")? as i64,
+                        not_applicable: f(row, "not_applicable")? as i64,
+                        failed: f(row, "failed")? as i64,
+                        earned: f(row, "earned")?,
+                        possible: f(row, "possible")?,
+                    };
+                }
+                Rollup::Agent | Rollup::Segment => {
+                    item.sums = score_sums_of(row)?;
+                    item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
+                    item.outcomes.fcr_yes = f(row, "fcr_yes")? as i64;
+                    item.outcomes.handle_n = f(row, "handle_n")? as i64;
+                    item.outcomes.handle_sum = f(row, "handle_sum")?;
+                    if rollup == Rollup::Agent {
+                        item.outcomes.csat.n = f(row, "csat_n")? as i64;
+                        item.csat_sum = f(row, "csat_sum")?;
+                    } else {
+                        for (prefix, pair) in [("csat", &mut item.outcomes.csat), ("nps", &mut item.outcomes.nps)] {
+                            *pair = PairSums {
+                                n: f(row, &format!("{prefix}_n"))? as i64,
+                                x: f(row, &format!("{prefix}_x"))?,
+                                y: f(row, &format!("{prefix}_y"))?,
+                                xx: f(row, &format!("{prefix}_xx"))?,
+                                yy: f(row, &format!("{prefix}_yy"))?,
+                                xy: f(row, &format!("{prefix}_xy"))?,
+                            };
+                        }
+                        item.csat_sum = item.outcomes.csat.y;
+                    }
+                }
+            }
+            // Rows of the same group and bucket (a month row and day rows of one week, or
+            // several days of one week) add up.
+            match index.get(&(item.key.clone(), item.bucket)) {
+                Some(&i) => out[i].add(&item),
+                None => {
+                    index.insert((item.key.clone(), item.bucket), out.len());
+                    out.push(item);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// IQS of submitted reviews and published calibrated results, grouped, with the interval,
+    /// band and, when the range has both ends, the change from the previous period of the same
+    /// length.
     pub async fn iqs_report(
         &self,
         workspace: WorkspaceId,
@@ -52,55 +369,184 @@ impl Store {
         filter: &IqsFilter,
         bands: &Bands,
     ) -> Result<Vec<IqsRow>> {
-        let (column, names_sql) = match grouping {
-            IqsGrouping::Agent => ("agent_id", "SELECT id, name FROM agents WHERE workspace_id = $1"),
-            IqsGrouping::Team => ("team_id", "SELECT id, name FROM teams WHERE workspace_id = $1"),
-            IqsGrouping::Vendor => ("vendor_id", "SELECT id, name FROM vendors WHERE workspace_id = $1"),
+        let today = crate::now_millis().div_euclid(DAY_MS);
+        let (from, to) = filter.days(today);
+        let current = self.iqs_rows(workspace, scope, grouping, filter, (from, to)).await?;
+        let previous = if filter.from.is_some() && filter.to.is_some() && from < to {
+            let len = to - from;
+            let rows = self.iqs_rows(workspace, scope, grouping, filter, ((from - len).max(0), from)).await?;
+            rows.into_iter().map(|(k, v)| (k, v.iqs())).collect::<HashMap<_, _>>()
+        } else {
+            HashMap::new()
         };
-        let mut q = Select::new(&format!(
-            "SELECT {column} AS group_id, COUNT(*) AS n, SUM(earned) AS earned, SUM(possible) AS possible, AVG(score) AS mean
-             FROM evaluations"
-        ));
-        q.and_text("workspace_id", workspace)
-            .and_raw("status = 'submitted'")
-            .and_raw("kind IN ('review', 'calibrated')")
-            // Hidden-mode calibration tasks look like reviews but never count in IQS.
-            .and_raw("calibration_session_id IS NULL")
-            .and_raw("possible > 0")
-            .and_opt_text("vendor_id", scope.vendor())
-            .and_opt_text("vendor_id", filter.vendor_id)
-            .and_opt_text("team_id", filter.team_id);
-        if let Some(from) = filter.from {
-            q.and("submitted_at", ">=", Value::Int(from));
+        let names = self.group_names(workspace, grouping).await?;
+        let mut out: Vec<IqsRow> = current
+            .into_iter()
+            .map(|(key, sums)| {
+                let iqs = sums.iqs();
+                let previous_iqs = previous.get(&key).copied().flatten();
+                let name = names
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| if key.is_empty() { "(none)".into() } else { key.clone() });
+                IqsRow {
+                    id: (!key.is_empty()).then_some(key),
+                    name,
+                    evaluations: sums.evaluations(),
+                    iqs,
+                    ci95: sums.ci95(),
+                    mean_score: sums.mean_score(),
+                    band: iqs.map(|v| bands.classify(v)),
+                    fail_rate: sums.fail_rate(),
+                    not_applicable: sums.not_applicable(),
+                    previous_iqs,
+                    change: iqs.zip(previous_iqs).map(|(a, b)| a - b),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Summed rows per group key for the IQS report.
+    async fn iqs_rows(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        grouping: IqsGrouping,
+        filter: &IqsFilter,
+        days: (i64, i64),
+    ) -> Result<Vec<(String, GroupSums)>> {
+        let (rollup, column) = Rollup::for_grouping(grouping);
+        let group_by: &[&str] =
+            if grouping == IqsGrouping::Group { &["scorecard_id", "criterion_id"] } else { &[column] };
+        let rows = self.rollup_sums(workspace, scope, rollup, group_by, filter, days, TimeMode::Total).await?;
+        if grouping != IqsGrouping::Group {
+            return Ok(rows
+                .into_iter()
+                .map(|r| {
+                    let sums = if rollup == Rollup::Criterion {
+                        GroupSums::Criterion(r.criterion)
+                    } else {
+                        GroupSums::Score(r.sums)
+                    };
+                    (r.key.into_iter().next().unwrap_or_default(), sums)
+                })
+                .collect());
         }
-        if let Some(to) = filter.to {
-            q.and("submitted_at", "<", Value::Int(to));
+        // Criteria add up into their group (as the latest version of their scorecard has it).
+        let groups = self.criterion_groups(workspace).await?;
+        let mut by_group: HashMap<String, CriterionSums> = HashMap::new();
+        for r in rows {
+            let group = groups.get(&r.key[1]).map(|(g, _)| g.clone()).unwrap_or_default();
+            by_group.entry(group).or_default().add(&r.criterion);
         }
-        let rows = q.fetch_all(self.pool(), &format!("GROUP BY {column}")).await?;
-        let names: std::collections::HashMap<String, String> = sqlx::query_as::<_, (String, String)>(names_sql)
+        Ok(by_group.into_iter().map(|(k, v)| (k, GroupSums::Criterion(v))).collect())
+    }
+
+    /// Each criterion's group id ('' for none) and title, from the newest version that has it.
+    pub async fn criterion_groups(&self, workspace: WorkspaceId) -> Result<HashMap<String, (String, String)>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT definition FROM scorecard_versions WHERE workspace_id = $1 ORDER BY created_at, id")
+                .bind(workspace.to_string())
+                .fetch_all(self.pool())
+                .await?;
+        let mut out = HashMap::new();
+        for (text,) in rows {
+            let definition: plumbline_domain::scorecard::ScorecardDefinition =
+                serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string()))?;
+            for c in &definition.criteria {
+                out.insert(c.id.to_string(), (c.group_id.map(|g| g.to_string()).unwrap_or_default(), c.title.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Display names of the groups of a grouping, by id.
+    pub async fn group_names(&self, workspace: WorkspaceId, grouping: IqsGrouping) -> Result<HashMap<String, String>> {
+        let names_sql = match grouping {
+            IqsGrouping::Agent => "SELECT id, name FROM agents WHERE workspace_id = $1",
+            IqsGrouping::Team => "SELECT id, name FROM teams WHERE workspace_id = $1",
+            IqsGrouping::Vendor => "SELECT id, name FROM vendors WHERE workspace_id = $1",
+            IqsGrouping::Scorecard => "SELECT id, name FROM scorecards WHERE workspace_id = $1",
+            IqsGrouping::Channel => return Ok(HashMap::new()),
+            IqsGrouping::Criterion => {
+                return Ok(self
+                    .criterion_groups(workspace)
+                    .await?
+                    .into_iter()
+                    .map(|(id, (_, title))| (id, title))
+                    .collect());
+            }
+            IqsGrouping::Group => {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT definition FROM scorecard_versions WHERE workspace_id = $1")
+                        .bind(workspace.to_string())
+                        .fetch_all(self.pool())
+                        .await?;
+                let mut out = HashMap::new();
+                for (text,) in rows {
+                    let definition: plumbline_domain::scorecard::ScorecardDefinition =
+                        serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string()))?;
+                    for g in definition.groups {
+                        out.insert(g.id.to_string(), g.title);
+                    }
+                }
+                out.insert(String::new(), "(no group)".to_string());
+                return Ok(out);
+            }
+        };
+        Ok(sqlx::query_as::<_, (String, String)>(names_sql)
             .bind(workspace.to_string())
             .fetch_all(self.pool())
             .await?
             .into_iter()
-            .collect();
-        let mut out = rows
-            .iter()
-            .map(|row| {
-                let id = sql::opt_text(row, "group_id")?;
-                let earned = sql::opt_float(row, "earned")?.unwrap_or(0.0);
-                let possible = sql::opt_float(row, "possible")?.unwrap_or(0.0);
-                let value = iqs([(earned, possible)]);
-                Ok(IqsRow {
-                    name: id.as_ref().and_then(|i| names.get(i).cloned()).unwrap_or_else(|| "(none)".to_string()),
-                    id,
-                    evaluations: sql::int(row, "n")?,
-                    iqs: value,
-                    mean_score: sql::opt_float(row, "mean")?,
-                    band: value.map(|v| bands.classify(v)),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+            .collect())
+    }
+}
+
+/// Score sums of evaluations, or answer sums of criteria.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GroupSums {
+    Score(ScoreSums),
+    Criterion(CriterionSums),
+}
+
+impl GroupSums {
+    pub fn iqs(&self) -> Option<f64> {
+        match self {
+            GroupSums::Score(s) => s.iqs(),
+            GroupSums::Criterion(c) => c.iqs(),
+        }
+    }
+    fn evaluations(&self) -> i64 {
+        match self {
+            GroupSums::Score(s) => s.evaluations,
+            GroupSums::Criterion(c) => c.answered,
+        }
+    }
+    fn ci95(&self) -> Option<[f64; 2]> {
+        match self {
+            GroupSums::Score(s) => s.iqs_ci95(),
+            GroupSums::Criterion(_) => None,
+        }
+    }
+    fn mean_score(&self) -> Option<f64> {
+        match self {
+            GroupSums::Score(s) => s.mean_score(),
+            GroupSums::Criterion(_) => None,
+        }
+    }
+    fn fail_rate(&self) -> Option<f64> {
+        match self {
+            GroupSums::Score(s) => (s.evaluations > 0).then(|| s.critical_failed as f64 / s.evaluations as f64),
+            GroupSums::Criterion(c) => (c.answered > 0).then(|| c.failed as f64 / c.answered as f64),
+        }
+    }
+    fn not_applicable(&self) -> Option<i64> {
+        match self {
+            GroupSums::Score(_) => None,
+            GroupSums::Criterion(c) => Some(c.not_applicable),
+        }
     }
 }

@@ -10,6 +10,20 @@ use std::str::FromStr;
 pub(crate) enum Value {
     Text(String),
     Int(i64),
+    Float(f64),
+}
+
+impl Value {
+    pub fn bind_to<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match self {
+            Value::Text(s) => query.bind(s),
+            Value::Int(i) => query.bind(i),
+            Value::Float(f) => query.bind(f),
+        }
+    }
 }
 
 /// A SELECT with conditions added one by one; values are always bound, never spliced.
@@ -78,10 +92,7 @@ impl Select {
         let (sql, values) = self.finish(tail);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for v in values {
-            query = match v {
-                Value::Text(s) => query.bind(s),
-                Value::Int(i) => query.bind(i),
-            };
+            query = v.bind_to(query);
         }
         Ok(query.fetch_all(pool).await?)
     }

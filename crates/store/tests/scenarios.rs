@@ -23,7 +23,13 @@ scenarios!(
     the_same_import_twice_at_once_creates_no_duplicates,
     iqs_report_is_a_ratio_of_sums,
     lists_respect_vendor_scope,
+    rollups_follow_submissions_and_match_a_rebuild,
+    targets_round_trip_and_refuse_bad_input,
 );
+
+#[path = "scenarios/reports.rs"]
+mod reports;
+use reports::{rollups_follow_submissions_and_match_a_rebuild, targets_round_trip_and_refuse_bad_input};
 
 async fn workspace(db: &TestDatabase) -> Result<(WorkspaceId, Vendor, Vendor)> {
     let (ws, internal) = db.store.create_workspace("Acme", "Acme Support").await?;

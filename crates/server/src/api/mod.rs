@@ -3,13 +3,14 @@
 
 mod calibrations;
 mod conversations;
+pub mod dashboards;
 mod evaluations;
-mod grader_qa;
-mod habits;
+pub(crate) mod grader_qa;
+pub(crate) mod habits;
 mod integrity;
 mod org;
-mod reports;
-mod review_plans;
+pub mod reports;
+pub(crate) mod review_plans;
 mod scorecards;
 mod series;
 mod session;
@@ -171,6 +172,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::submit_evaluation))
         .routes(routes!(reports::iqs_report))
         .routes(routes!(reports::calibration_report))
+        .routes(routes!(dashboards::iqs_trend))
+        .routes(routes!(dashboards::vendor_report))
+        .routes(routes!(dashboards::csat_report))
+        .routes(routes!(dashboards::self_assessment))
+        .routes(routes!(dashboards::leaderboard))
+        .routes(routes!(dashboards::list_targets, dashboards::create_target))
+        .routes(routes!(dashboards::get_target, dashboards::update_target, dashboards::delete_target))
         .routes(routes!(calibrations::list_calibrations, calibrations::create_calibration))
         .routes(routes!(calibrations::get_calibration, calibrations::update_calibration))
         .routes(routes!(calibrations::add_participant))

@@ -1,6 +1,6 @@
 //! Reports as JSON, or CSV with `?format=csv`.
 
-use super::{parse_id, parse_time};
+use super::parse_time;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiQuery, Auth};
@@ -10,74 +10,85 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use plumbline_domain::access::Permission;
 use plumbline_domain::calibration_report::CalibrationReport;
-use plumbline_store::{IqsFilter, IqsGrouping, IqsRow};
+use plumbline_store::{IqsGrouping, IqsRow};
 use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IqsQuery {
-    /// agent (default), team or vendor.
+    /// agent (default), team, vendor, channel, scorecard, group or criterion.
     pub group_by: Option<IqsGrouping>,
-    pub vendor_id: Option<String>,
-    pub team_id: Option<String>,
-    /// Submitted on or after: YYYY-MM-DD or Unix ms.
-    pub from: Option<String>,
-    /// Submitted before: YYYY-MM-DD or Unix ms.
-    pub to: Option<String>,
     /// json (default) or csv.
     pub format: Option<String>,
 }
 
-/// IQS (100 × Σ earned / Σ possible, the IQS guide's formula) with the plain mean of scores
-/// (Zendesk QA's definition) and the band, by agent, team or vendor. Counts submitted reviews
-/// and published calibrated results. A vendor_lead sees their own vendor only.
-#[utoipa::path(get, path = "/api/v1/reports/iqs", tag = "reports", params(IqsQuery),
+/// IQS (100 × Σ earned / Σ possible, the IQS guide's formula) with its 95% interval, the plain
+/// mean of scores (Zendesk QA's definition), the band and, when both `from` and `to` are given,
+/// the change from the previous period of the same length; by agent, team, vendor, channel,
+/// scorecard, group or criterion (for criteria and groups: the share of the maximum points
+/// earned over answers that are not N/A). Counts submitted reviews and published calibrated
+/// results. Filters combine; `channel` cannot be combined with agent, group or criterion. A
+/// vendor_lead sees their own vendor only.
+#[utoipa::path(get, path = "/api/v1/reports/iqs", tag = "reports", params(crate::iqs_views::ReportQuery, IqsQuery),
     responses((status = 200, body = Vec<IqsRow>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn iqs_report(
     State(state): State<AppState>,
     auth: Auth,
+    ApiQuery(r): ApiQuery<crate::iqs_views::ReportQuery>,
     ApiQuery(q): ApiQuery<IqsQuery>,
 ) -> ApiResult<Response> {
     let viewer = auth.require(Permission::ReadReports)?;
-    let filter = IqsFilter {
-        vendor_id: parse_id("vendor_id", &q.vendor_id)?,
-        team_id: parse_id("team_id", &q.team_id)?,
-        from: parse_time("from", &q.from)?,
-        to: parse_time("to", &q.to)?,
-    };
+    let filter = r.filter()?;
+    let grouping = q.group_by.unwrap_or(IqsGrouping::Agent);
+    if filter.channel.is_some() && matches!(grouping, IqsGrouping::Agent | IqsGrouping::Group | IqsGrouping::Criterion)
+    {
+        return Err(ApiError::field("channel", "cannot be combined with group_by agent, group or criterion"));
+    }
+    if filter.agent_id.is_some() && !matches!(grouping, IqsGrouping::Agent) {
+        return Err(ApiError::field("agent_id", "can only be combined with group_by agent"));
+    }
     let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
-    let rows = state
-        .store
-        .iqs_report(
-            viewer.workspace_id,
-            viewer.vendor_scope(),
-            q.group_by.unwrap_or(IqsGrouping::Agent),
-            &filter,
-            &settings.bands,
-        )
-        .await?;
+    let rows =
+        state.store.iqs_report(viewer.workspace_id, viewer.vendor_scope(), grouping, &filter, &settings.bands).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(rows).into_response()),
         Some("csv") => {
-            let mut out = String::from("id,name,evaluations,iqs,mean_score,band\n");
-            let num = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
-            for r in &rows {
-                let band = r
-                    .band
-                    .map(|b| {
-                        serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-                    })
-                    .unwrap_or_default();
-                out.push_str(&format!(
-                    "{},{},{},{},{},{}\n",
-                    r.id.as_deref().unwrap_or(""),
-                    csv_field(&r.name),
-                    r.evaluations,
-                    num(r.iqs),
-                    num(r.mean_score),
-                    band
-                ));
-            }
+            use super::dashboards::{csv_table, num};
+            let band = |b: Option<plumbline_domain::org::Band>| {
+                b.and_then(|b| serde_json::to_value(b).ok())
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            };
+            let out = csv_table(
+                &[
+                    "id",
+                    "name",
+                    "evaluations",
+                    "iqs",
+                    "iqs_low",
+                    "iqs_high",
+                    "mean_score",
+                    "band",
+                    "fail_rate",
+                    "previous_iqs",
+                    "change",
+                ],
+                rows.iter().map(|r| {
+                    vec![
+                        r.id.clone().unwrap_or_default(),
+                        r.name.clone(),
+                        r.evaluations.to_string(),
+                        num(r.iqs),
+                        num(r.ci95.map(|c| c[0])),
+                        num(r.ci95.map(|c| c[1])),
+                        num(r.mean_score),
+                        band(r.band),
+                        r.fail_rate.map(|f| format!("{f:.4}")).unwrap_or_default(),
+                        num(r.previous_iqs),
+                        num(r.change),
+                    ]
+                }),
+            );
             Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
         }
         Some(_) => Err(ApiError::field("format", "must be json or csv")),

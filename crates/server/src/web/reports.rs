@@ -43,7 +43,7 @@ pub async fn iqs(State(state): State<AppState>, page: PageAuth, Query(q): Query<
             None
         }
     };
-    let filter = IqsFilter { vendor_id: None, team_id: None, from: when("From", &from_text), to: when("To", &to_text) };
+    let filter = IqsFilter { from: when("From", &from_text), to: when("To", &to_text), ..Default::default() };
     let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
     let mut rows =
         state.store.iqs_report(viewer.workspace_id, viewer.vendor_scope(), grouping, &filter, &settings.bands).await?;

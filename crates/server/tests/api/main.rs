@@ -277,6 +277,23 @@ impl TestApp {
         let plan_draw = store.draw_review_plan(ws.id, plan.id, plumbline_store::now_millis()).await?;
         let assignment = plan_draw.assignments.first().context("an assignment")?.id;
 
+        let target = store
+            .create_target(
+                ws.id,
+                users["qa_lead"].id,
+                &plumbline_store::TargetInput {
+                    name: "TARGET-B to 85".into(),
+                    vendor_id: Some(vendor_b.id),
+                    team_id: None,
+                    scorecard_id: None,
+                    value: 85.0,
+                    start: "2026-01-01".into(),
+                    due: "2026-12-31".into(),
+                    milestones: vec![],
+                },
+            )
+            .await?;
+
         let spare = auth::new_secret();
         let spare_token = store.create_token(users["reviewer_b"].id, "spare", &auth::digest(&spare)).await?;
 
@@ -300,6 +317,8 @@ impl TestApp {
             ("appeal", uuid::Uuid::now_v7().to_string()),
             ("plan", plan.id.to_string()),
             ("assignment", assignment.to_string()),
+            ("target", target.id),
+            ("missing", uuid::Uuid::now_v7().to_string()),
         ]);
         let vendor_b_secrets = vec![
             vendor_b.id.to_string(),
@@ -310,6 +329,7 @@ impl TestApp {
             "SECRET-B-FEEDBACK".into(),
             "reviewer-b@example.test".into(),
             conv_b.id.to_string(),
+            "TARGET-B".into(),
         ];
         let router = plumbline_server::app(AppState::new(store, ServerConfig::default()));
         Ok(TestApp { _db: db, router, tokens, ids, vendor_b_secrets })
@@ -370,6 +390,9 @@ struct Operation {
 fn none(_: &TestApp) -> Option<(String, &'static str)> {
     None
 }
+
+/// Who may read reports: admins, qa_leads and vendor leads (their own vendor's share).
+const READERS: &[&str] = &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"];
 
 fn operations() -> Vec<Operation> {
     use Method as M;
@@ -474,6 +497,20 @@ fn operations() -> Vec<Operation> {
         op(M::POST, "/api/v1/evaluations/{draft}/submit", &[], none),
         op(M::GET, "/api/v1/reports/iqs", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
         op(M::GET, "/api/v1/reports/calibration", &["admin", "qa_lead", "vendor_lead_a", "vendor_lead_b"], none),
+        op(M::GET, "/api/v1/reports/iqs/trend?interval=week&group_by=team", READERS, none),
+        op(M::GET, "/api/v1/reports/vendors", READERS, none),
+        op(M::GET, "/api/v1/reports/csat", READERS, none),
+        op(M::GET, "/api/v1/reports/self-assessment", READERS, none),
+        op(M::GET, "/api/v1/reports/leaderboard", READERS, none),
+        op(M::GET, "/api/v1/targets", READERS, none),
+        op(M::POST, "/api/v1/targets", &["admin", "qa_lead"], |_| {
+            Some((json!({"name": "Everyone to 80", "value": 80, "start": "2026-01-01", "due": "2026-12-31"}).to_string(), "application/json"))
+        }),
+        op(M::GET, "/api/v1/targets/{target}", &["admin", "qa_lead", "vendor_lead_b"], none),
+        op(M::PUT, "/api/v1/targets/{target}", &["admin", "qa_lead"], |app| {
+            Some((json!({"name": "TARGET-B to 86", "vendor_id": app.ids["vendor"], "value": 86, "start": "2026-01-01", "due": "2026-12-31", "milestones": [{"date": "2026-06-30", "value": 84}]}).to_string(), "application/json"))
+        }),
+        op(M::DELETE, "/api/v1/targets/{missing}", &[], none),
         op(M::GET, "/api/v1/scorecards/{scorecard}/decisions", ALL, none),
         op(M::GET, "/api/v1/calibrations", ALL, none),
         op(M::POST, "/api/v1/calibrations", &["admin", "qa_lead"], |app| {
@@ -856,6 +893,16 @@ async fn page_walk(db: &TestDatabase) -> Result<()> {
         "/account",
         "/reports/iqs",
         "/reports/calibration",
+        "/queue",
+        "/queue?done=1",
+        "/review-plans",
+        "/review-plans/new",
+        "/review-plans/{plan}",
+        "/grader-qa",
+        "/grader-qa/programs/new",
+        "/grader-qa/audits/{audit}",
+        "/reports/grader-qa",
+        "/reports/grading-habits",
     ];
     for caller in CALLERS {
         let mut seen_b = 0;

@@ -1,0 +1,417 @@
+//! The reads behind the QA program reports that are not plain rollup sums: IQS targets, the
+//! conversations where IQS and CSAT disagree, self-reviews beside reviews, and the vendor
+//! graders' alignment to internal benchmarks. Every query is bounded (a date range and a
+//! limit, or the few rows of a small table) and scoped to the viewer's vendor.
+
+use crate::sql::{self, Select, Value};
+use crate::{IqsFilter, Result, Store, StoreError, now_millis};
+use plumbline_domain::access::VendorScope;
+use plumbline_domain::reports::Milestone;
+use plumbline_domain::scorecard::FieldError;
+use plumbline_domain::time::{DAY_MS, Date};
+use plumbline_domain::{EvaluationId, ScorecardId, TeamId, UserId, VendorId, WorkspaceId};
+use serde::{Deserialize, Serialize};
+
+/// An IQS target for the workspace, a vendor or a team (optionally one scorecard).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Target {
+    #[schema(value_type = String)]
+    pub id: String,
+    pub name: String,
+    pub vendor_id: Option<VendorId>,
+    pub team_id: Option<TeamId>,
+    pub scorecard_id: Option<ScorecardId>,
+    /// The IQS to reach.
+    pub value: f64,
+    /// YYYY-MM-DD: progress is measured from this day.
+    pub start: String,
+    /// YYYY-MM-DD: the day the value is to be reached.
+    pub due: String,
+    pub milestones: Vec<Milestone>,
+    pub created_by: UserId,
+}
+
+/// What a target is set with.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInput {
+    pub name: String,
+    pub vendor_id: Option<VendorId>,
+    pub team_id: Option<TeamId>,
+    pub scorecard_id: Option<ScorecardId>,
+    pub value: f64,
+    pub start: String,
+    pub due: String,
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+}
+
+/// A conversation whose IQS and CSAT disagree.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Mismatch {
+    pub evaluation_id: EvaluationId,
+    #[schema(value_type = String)]
+    pub conversation_id: String,
+    pub external_id: String,
+    pub subject: String,
+    pub channel: String,
+    pub agent: Option<String>,
+    pub vendor: String,
+    pub score: f64,
+    pub csat: i64,
+    pub nps: Option<i64>,
+    /// YYYY-MM-DD of the review.
+    pub reviewed: String,
+}
+
+/// A self-review and a review of the same conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelfReviewPair {
+    pub self_review: EvaluationId,
+    pub review: EvaluationId,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub scorecard_version_id: String,
+    pub self_score: Option<f64>,
+    pub review_score: Option<f64>,
+}
+
+/// The most self-review pairs one report reads.
+pub const MAX_SELF_REVIEW_PAIRS: i64 = 5_000;
+
+impl Store {
+    fn check_target(input: &TargetInput) -> Result<(i64, i64)> {
+        let mut errors: Vec<FieldError> =
+            plumbline_domain::reports::check_target(input.value, &input.start, &input.due, &input.milestones)
+                .into_iter()
+                .map(|(f, r)| FieldError::new(f, r))
+                .collect();
+        if input.name.trim().is_empty() || input.name.chars().count() > 200 {
+            errors.insert(0, FieldError::new("name", "must be 1 to 200 characters"));
+        }
+        if input.milestones.len() > 24 {
+            errors.push(FieldError::new("milestones", "at most 24 milestones"));
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let day = |s: &str| Date::parse(s).map(Date::days).unwrap_or(0);
+        Ok((day(&input.start), day(&input.due)))
+    }
+
+    /// Checks that the vendor, team and scorecard of a target exist in the workspace (and the
+    /// team belongs to the vendor when both are given).
+    async fn check_target_scope(&self, workspace: WorkspaceId, input: &TargetInput) -> Result<()> {
+        let mut errors = Vec::new();
+        let exists = |table: &'static str, id: String| {
+            let pool = self.pool().clone();
+            let ws = workspace.to_string();
+            async move {
+                let sql = format!("SELECT vendor_id FROM {table} WHERE workspace_id = $1 AND id = $2");
+                let sql = if table == "scorecards" || table == "vendors" {
+                    format!("SELECT id FROM {table} WHERE workspace_id = $1 AND id = $2")
+                } else {
+                    sql
+                };
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(ws).bind(id).fetch_optional(&pool).await
+            }
+        };
+        if let Some(v) = input.vendor_id
+            && exists("vendors", v.to_string()).await?.is_none()
+        {
+            errors.push(FieldError::new("vendor_id", "no such vendor"));
+        }
+        if let Some(t) = input.team_id {
+            match exists("teams", t.to_string()).await? {
+                None => errors.push(FieldError::new("team_id", "no such team")),
+                Some(vendor) if input.vendor_id.is_some_and(|v| v.to_string() != vendor) => {
+                    errors.push(FieldError::new("team_id", "the team belongs to another vendor"))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(s) = input.scorecard_id
+            && exists("scorecards", s.to_string()).await?.is_none()
+        {
+            errors.push(FieldError::new("scorecard_id", "no such scorecard"));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(StoreError::Invalid(errors)) }
+    }
+
+    pub async fn create_target(&self, workspace: WorkspaceId, by: UserId, input: &TargetInput) -> Result<Target> {
+        let (start, due) = Self::check_target(input)?;
+        self.check_target_scope(workspace, input).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = now_millis();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO iqs_targets (id, workspace_id, name, vendor_id, team_id, scorecard_id, value, start_day, due_day,
+                 milestones, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        )
+        .bind(&id)
+        .bind(workspace.to_string())
+        .bind(input.name.trim())
+        .bind(input.vendor_id.map(|v| v.to_string()))
+        .bind(input.team_id.map(|t| t.to_string()))
+        .bind(input.scorecard_id.map(|s| s.to_string()))
+        .bind(input.value)
+        .bind(start)
+        .bind(due)
+        .bind(sql::to_json(&input.milestones))
+        .bind(by.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.get_target(workspace, VendorScope::All, &id).await
+    }
+
+    pub async fn update_target(&self, workspace: WorkspaceId, id: &str, input: &TargetInput) -> Result<Target> {
+        let (start, due) = Self::check_target(input)?;
+        self.check_target_scope(workspace, input).await?;
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE iqs_targets SET name = $1, vendor_id = $2, team_id = $3, scorecard_id = $4, value = $5, start_day = $6,
+                 due_day = $7, milestones = $8, updated_at = $9
+             WHERE workspace_id = $10 AND id = $11",
+        )
+        .bind(input.name.trim())
+        .bind(input.vendor_id.map(|v| v.to_string()))
+        .bind(input.team_id.map(|t| t.to_string()))
+        .bind(input.scorecard_id.map(|s| s.to_string()))
+        .bind(input.value)
+        .bind(start)
+        .bind(due)
+        .bind(sql::to_json(&input.milestones))
+        .bind(now_millis())
+        .bind(workspace.to_string())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        self.get_target(workspace, VendorScope::All, id).await
+    }
+
+    pub async fn delete_target(&self, workspace: WorkspaceId, id: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("DELETE FROM iqs_targets WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Targets the scope may see: a vendor's own targets (its vendor, or a team of it); the
+    /// workspace-wide ones only for everyone-scoped viewers.
+    pub async fn list_targets(&self, workspace: WorkspaceId, scope: VendorScope) -> Result<Vec<Target>> {
+        let mut q = Select::new(&format!("SELECT {TARGET_COLUMNS} FROM iqs_targets t"));
+        q.and_text("t.workspace_id", workspace);
+        if let Some(vendor) = scope.vendor() {
+            q.and_expr(
+                "(t.vendor_id = ? OR t.team_id IN (SELECT id FROM teams WHERE vendor_id = ?))",
+                vec![Value::Text(vendor.to_string()), Value::Text(vendor.to_string())],
+            );
+        }
+        q.fetch_all(self.pool(), "ORDER BY t.due_day, t.id").await?.iter().map(target_of).collect()
+    }
+
+    pub async fn get_target(&self, workspace: WorkspaceId, scope: VendorScope, id: &str) -> Result<Target> {
+        self.list_targets(workspace, scope).await?.into_iter().find(|t| t.id == id).ok_or(StoreError::NotFound)
+    }
+
+    /// Reviews whose IQS and CSAT disagree, newest first: `high` = score at least `score_at_least`
+    /// with CSAT at most `csat_at_most`; otherwise score below `score_below` with CSAT at least
+    /// `csat_at_least`. Reads at most `limit` rows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn iqs_csat_mismatches(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        filter: &IqsFilter,
+        high: bool,
+        (score_bound, csat_bound): (f64, i64),
+        limit: i64,
+    ) -> Result<Vec<Mismatch>> {
+        let mut q = Select::new(
+            "SELECT e.id, e.conversation_id, c.external_id, c.subject, c.channel, a.name AS agent, v.name AS vendor,
+                    e.score, c.csat, c.nps, e.submitted_at
+             FROM evaluations e
+             JOIN conversations c ON c.id = e.conversation_id
+             JOIN vendors v ON v.id = e.vendor_id
+             LEFT JOIN agents a ON a.id = e.agent_id",
+        );
+        q.and_text("e.workspace_id", workspace)
+            .and_raw(crate::rollups::COUNTED)
+            .and_raw("e.score IS NOT NULL AND c.csat IS NOT NULL")
+            .and_opt_text("e.vendor_id", scope.vendor())
+            .and_opt_text("e.vendor_id", filter.vendor_id)
+            .and_opt_text("e.team_id", filter.team_id)
+            .and_opt_text("e.agent_id", filter.agent_id)
+            .and_opt_text("c.channel", filter.channel.as_ref());
+        if let Some(card) = filter.scorecard_id {
+            q.and_expr(
+                "e.scorecard_version_id IN (SELECT id FROM scorecard_versions WHERE scorecard_id = ?)",
+                vec![Value::Text(card.to_string())],
+            );
+        }
+        if let Some(from) = filter.from {
+            q.and("e.submitted_at", ">=", Value::Int(from));
+        }
+        if let Some(to) = filter.to {
+            q.and("e.submitted_at", "<", Value::Int(to));
+        }
+        if high {
+            q.and_expr("e.score >= ? AND c.csat <= ?", vec![Value::Float(score_bound), Value::Int(csat_bound)]);
+        } else {
+            q.and_expr("e.score < ? AND c.csat >= ?", vec![Value::Float(score_bound), Value::Int(csat_bound)]);
+        }
+        let rows = q.fetch_all(self.pool(), &format!("ORDER BY e.submitted_at DESC, e.id DESC LIMIT {limit}")).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Mismatch {
+                    evaluation_id: sql::id(r, "id")?,
+                    conversation_id: sql::text(r, "conversation_id")?,
+                    external_id: sql::text(r, "external_id")?,
+                    subject: sql::text(r, "subject")?,
+                    channel: sql::text(r, "channel")?,
+                    agent: sql::opt_text(r, "agent")?,
+                    vendor: sql::text(r, "vendor")?,
+                    score: sql::opt_float(r, "score")?.unwrap_or(0.0),
+                    csat: sql::opt_int(r, "csat")?.unwrap_or(0),
+                    nps: sql::opt_int(r, "nps")?,
+                    reviewed: Date::of(sql::opt_int(r, "submitted_at")?.unwrap_or(0)).to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Agents' submitted self-reviews (submitted in the filter's range) with the counted
+    /// reviews of the same conversation, newest first, at most [`MAX_SELF_REVIEW_PAIRS`].
+    pub async fn self_review_pairs(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        filter: &IqsFilter,
+    ) -> Result<Vec<SelfReviewPair>> {
+        let mut q = Select::new(
+            "SELECT s.id AS self_id, e.id AS review_id, s.agent_id, a.name AS agent_name, s.scorecard_version_id,
+                    s.score AS self_score, e.score AS review_score
+             FROM evaluations s
+             JOIN evaluations e ON e.conversation_id = s.conversation_id AND e.scorecard_version_id = s.scorecard_version_id
+             JOIN agents a ON a.id = s.agent_id",
+        );
+        q.and_text("s.workspace_id", workspace)
+            .and_raw("s.kind = 'self_review' AND s.status = 'submitted'")
+            .and_raw(crate::rollups::COUNTED)
+            .and_opt_text("s.vendor_id", scope.vendor())
+            .and_opt_text("s.vendor_id", filter.vendor_id)
+            .and_opt_text("s.team_id", filter.team_id)
+            .and_opt_text("s.agent_id", filter.agent_id);
+        if let Some(card) = filter.scorecard_id {
+            q.and_expr(
+                "s.scorecard_version_id IN (SELECT id FROM scorecard_versions WHERE scorecard_id = ?)",
+                vec![Value::Text(card.to_string())],
+            );
+        }
+        if let Some(from) = filter.from {
+            q.and("s.submitted_at", ">=", Value::Int(from));
+        }
+        if let Some(to) = filter.to {
+            q.and("s.submitted_at", "<", Value::Int(to));
+        }
+        let rows = q
+            .fetch_all(self.pool(), &format!("ORDER BY s.submitted_at DESC, s.id, e.id LIMIT {MAX_SELF_REVIEW_PAIRS}"))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SelfReviewPair {
+                    self_review: sql::id(r, "self_id")?,
+                    review: sql::id(r, "review_id")?,
+                    agent_id: sql::text(r, "agent_id")?,
+                    agent_name: sql::text(r, "agent_name")?,
+                    scorecard_version_id: sql::text(r, "scorecard_version_id")?,
+                    self_score: sql::opt_float(r, "self_score")?,
+                    review_score: sql::opt_float(r, "review_score")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Answers of evaluations, for reports (the same as the evaluation reads use).
+    pub async fn answers_for_report(
+        &self,
+        ids: &[EvaluationId],
+    ) -> Result<Vec<Vec<plumbline_domain::evaluation::Answer>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            out.extend(self.answers_of(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    /// Per conversation vendor: completed audits of that vendor's own graders by internal
+    /// benchmarks, their mean alignment and its standard deviation, in the range of completion.
+    pub async fn vendor_alignment(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        filter: &IqsFilter,
+    ) -> Result<Vec<(VendorId, i64, Option<f64>, Option<f64>)>> {
+        let mut q = Select::new(
+            "SELECT a.grader_vendor_id AS vendor_id, COUNT(*) AS n, AVG(a.alignment) AS mean,
+                    AVG(a.alignment * a.alignment) AS mean_sq
+             FROM audits a JOIN users b ON b.id = a.benchmark_id JOIN vendors bv ON bv.id = b.vendor_id",
+        );
+        q.and_text("a.workspace_id", workspace)
+            .and_raw("a.status = 'completed' AND a.alignment IS NOT NULL AND bv.is_internal = 1")
+            .and_raw("a.grader_vendor_id = a.conversation_vendor_id")
+            .and_opt_text("a.grader_vendor_id", scope.vendor())
+            .and_opt_text("a.grader_vendor_id", filter.vendor_id);
+        if let Some(from) = filter.from {
+            q.and("a.completed_at", ">=", Value::Int(from));
+        }
+        if let Some(to) = filter.to {
+            q.and("a.completed_at", "<", Value::Int(to));
+        }
+        let rows = q.fetch_all(self.pool(), "GROUP BY a.grader_vendor_id").await?;
+        rows.iter()
+            .map(|r| {
+                let n = sql::int(r, "n")?;
+                let mean = sql::opt_float(r, "mean")?;
+                let sd = match (mean, sql::opt_float(r, "mean_sq")?) {
+                    (Some(m), Some(sq)) if n > 1 => Some(((sq - m * m).max(0.0) * n as f64 / (n - 1) as f64).sqrt()),
+                    _ => None,
+                };
+                Ok((sql::id(r, "vendor_id")?, n, mean, sd))
+            })
+            .collect()
+    }
+}
+
+const TARGET_COLUMNS: &str =
+    "t.id, t.name, t.vendor_id, t.team_id, t.scorecard_id, t.value, t.start_day, t.due_day, t.milestones, t.created_by";
+
+fn target_of(row: &sqlx::any::AnyRow) -> Result<Target> {
+    let day = |c: &str| sql::int(row, c).map(|d| Date::of(d * DAY_MS).to_string());
+    Ok(Target {
+        id: sql::text(row, "id")?,
+        name: sql::text(row, "name")?,
+        vendor_id: sql::opt_id(row, "vendor_id")?,
+        team_id: sql::opt_id(row, "team_id")?,
+        scorecard_id: sql::opt_id(row, "scorecard_id")?,
+        value: sql::opt_float(row, "value")?.unwrap_or(0.0),
+        start: day("start_day")?,
+        due: day("due_day")?,
+        milestones: sql::json(row, "milestones")?,
+        created_by: sql::id(row, "created_by")?,
+    })
+}

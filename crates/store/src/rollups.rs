@@ -1,0 +1,628 @@
+//! Report rollups (migration 0006): sums of the evaluations that count in IQS by day and by
+//! calendar month, kept up to date in the same transaction as each submission, and rebuilt
+//! from the evaluations when a database predates them. Reports read these instead of the
+//! evaluations (see ARCHITECTURE.md, "Reports at scale").
+
+use crate::sql::{self, Value};
+use crate::{Result, Store, now_millis};
+use plumbline_domain::conversation::ConversationMetrics;
+use plumbline_domain::evaluation::Answer;
+use plumbline_domain::reports::{Grain, PairSums, ScoreSums, month_start};
+use plumbline_domain::scorecard::ScorecardDefinition;
+use plumbline_domain::scoring::{EvaluationScore, criterion_outcomes};
+use plumbline_domain::time::DAY_MS;
+use plumbline_domain::{EvaluationId, Millis, ScorecardVersionId, WorkspaceId};
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+
+/// Who graded an evaluation, relative to the conversation's vendor.
+pub const GRADER_INTERNAL: &str = "internal";
+pub const GRADER_OWN: &str = "own";
+pub const GRADER_OTHER: &str = "other";
+
+/// What one counted evaluation adds to the rollups.
+#[derive(Clone, Debug)]
+pub struct EvaluationFacts {
+    pub workspace_id: String,
+    /// Days since 1970-01-01 of the submission (UTC).
+    pub day: i64,
+    pub vendor_id: String,
+    pub team_id: String,
+    pub agent_id: String,
+    pub scorecard_id: String,
+    pub channel: String,
+    pub grader_class: &'static str,
+    pub score: Option<f64>,
+    pub sums: ScoreSums,
+    pub metrics: ConversationMetrics,
+    /// (criterion id, weight, fraction or None for N/A, failed)
+    pub criteria: Vec<(String, f64, Option<f64>, bool)>,
+}
+
+/// Where an evaluation was graded and of what: what the facts need beyond the evaluation.
+#[derive(Clone, Debug)]
+pub struct EvaluationContext {
+    pub channel: String,
+    pub metrics: ConversationMetrics,
+    pub grader_vendor_id: String,
+    pub grader_internal: bool,
+    pub scorecard_id: String,
+}
+
+/// The parts of an evaluation the facts are made of.
+pub struct Counted<'a> {
+    pub workspace_id: WorkspaceId,
+    pub submitted_at: Millis,
+    pub vendor_id: String,
+    pub team_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub score: &'a EvaluationScore,
+    pub answers: &'a [Answer],
+    pub definition: &'a ScorecardDefinition,
+}
+
+impl EvaluationFacts {
+    pub fn new(e: Counted<'_>, context: EvaluationContext) -> Self {
+        let grader_class = if context.grader_internal {
+            GRADER_INTERNAL
+        } else if context.grader_vendor_id == e.vendor_id {
+            GRADER_OWN
+        } else {
+            GRADER_OTHER
+        };
+        let criteria = criterion_outcomes(e.definition, e.answers)
+            .into_iter()
+            .map(|o| (o.criterion_id.to_string(), o.weight, o.fraction, o.failed))
+            .collect();
+        EvaluationFacts {
+            workspace_id: e.workspace_id.to_string(),
+            day: e.submitted_at.div_euclid(DAY_MS),
+            vendor_id: e.vendor_id,
+            team_id: e.team_id.unwrap_or_default(),
+            agent_id: e.agent_id.unwrap_or_default(),
+            scorecard_id: context.scorecard_id,
+            channel: context.channel,
+            grader_class,
+            score: e.score.score,
+            sums: ScoreSums::one(e.score.score, e.score.earned, e.score.possible, e.score.critical_failed),
+            metrics: context.metrics,
+            criteria,
+        }
+    }
+}
+
+/// Outcome sums beside the score sums.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OutcomeSums {
+    pub fcr_n: i64,
+    pub fcr_yes: i64,
+    pub handle_n: i64,
+    pub handle_sum: f64,
+    /// (IQS score, CSAT) pairs.
+    pub csat: PairSums,
+    /// (IQS score, NPS) pairs.
+    pub nps: PairSums,
+}
+
+impl OutcomeSums {
+    fn of(score: Option<f64>, m: &ConversationMetrics) -> Self {
+        let mut s = OutcomeSums::default();
+        if let Some(fcr) = m.fcr {
+            s.fcr_n = 1;
+            s.fcr_yes = i64::from(fcr);
+        }
+        if let Some(h) = m.handle_time_seconds {
+            s.handle_n = 1;
+            s.handle_sum = h as f64;
+        }
+        if let Some(score) = score {
+            if let Some(c) = m.csat {
+                s.csat = PairSums::one(score, c as f64);
+            }
+            if let Some(n) = m.nps {
+                s.nps = PairSums::one(score, n as f64);
+            }
+        }
+        s
+    }
+
+    pub fn add(&mut self, o: &OutcomeSums) {
+        self.fcr_n += o.fcr_n;
+        self.fcr_yes += o.fcr_yes;
+        self.handle_n += o.handle_n;
+        self.handle_sum += o.handle_sum;
+        self.csat.add(&o.csat);
+        self.nps.add(&o.nps);
+    }
+}
+
+/// Per-criterion sums.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CriterionSums {
+    pub answered: i64,
+    pub not_applicable: i64,
+    pub failed: i64,
+    pub earned: f64,
+    pub possible: f64,
+}
+
+impl CriterionSums {
+    pub fn add(&mut self, o: &CriterionSums) {
+        self.answered += o.answered;
+        self.not_applicable += o.not_applicable;
+        self.failed += o.failed;
+        self.earned += o.earned;
+        self.possible += o.possible;
+    }
+
+    /// 100 × Σ weight × fraction / Σ weight over answers that are not N/A.
+    pub fn iqs(&self) -> Option<f64> {
+        (self.possible > 0.0).then(|| 100.0 * self.earned / self.possible)
+    }
+}
+
+type AgentKey = (i64, i64, String, String, String, String);
+type SegmentKey = (i64, i64, String, String, String, String, &'static str);
+type CriterionKey = (i64, i64, String, String, String, String);
+
+/// Rollup rows to add, summed in memory first (one evaluation at submission; many in a rebuild).
+#[derive(Default)]
+pub struct RollupBatch {
+    workspace_id: String,
+    agent: HashMap<AgentKey, (ScoreSums, OutcomeSums)>,
+    segment: HashMap<SegmentKey, (ScoreSums, OutcomeSums)>,
+    criterion: HashMap<CriterionKey, CriterionSums>,
+}
+
+impl RollupBatch {
+    pub fn new(workspace: WorkspaceId) -> Self {
+        RollupBatch { workspace_id: workspace.to_string(), ..Default::default() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.agent.is_empty() && self.segment.is_empty() && self.criterion.is_empty()
+    }
+
+    /// Rows held (a rebuild flushes when this grows).
+    pub fn len(&self) -> usize {
+        self.agent.len() + self.segment.len() + self.criterion.len()
+    }
+
+    pub fn add(&mut self, f: &EvaluationFacts) {
+        debug_assert_eq!(f.workspace_id, self.workspace_id);
+        let outcomes = OutcomeSums::of(f.score, &f.metrics);
+        for (grain, period) in [(Grain::Day as i64, f.day), (Grain::Month as i64, month_start(f.day))] {
+            let key =
+                (grain, period, f.vendor_id.clone(), f.team_id.clone(), f.agent_id.clone(), f.scorecard_id.clone());
+            let entry = self.agent.entry(key).or_default();
+            entry.0.add(&f.sums);
+            entry.1.add(&outcomes);
+            let key = (
+                grain,
+                period,
+                f.vendor_id.clone(),
+                f.team_id.clone(),
+                f.channel.clone(),
+                f.scorecard_id.clone(),
+                f.grader_class,
+            );
+            let entry = self.segment.entry(key).or_default();
+            entry.0.add(&f.sums);
+            entry.1.add(&outcomes);
+            for (criterion, weight, fraction, failed) in &f.criteria {
+                let key =
+                    (grain, period, f.vendor_id.clone(), f.team_id.clone(), f.scorecard_id.clone(), criterion.clone());
+                let one = match fraction {
+                    Some(x) => CriterionSums {
+                        answered: 1,
+                        failed: i64::from(*failed),
+                        earned: weight * x,
+                        possible: *weight,
+                        ..Default::default()
+                    },
+                    None => CriterionSums { not_applicable: 1, ..Default::default() },
+                };
+                self.criterion.entry(key).or_default().add(&one);
+            }
+        }
+    }
+
+    /// Adds the held rows to the tables (upserts that add), in statements of many rows, and
+    /// empties the batch.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let ws = self.workspace_id.clone();
+        let agent: Vec<_> = self.agent.drain().collect();
+        for chunk in agent.chunks(ROWS_PER_STATEMENT) {
+            let rows = chunk
+                .iter()
+                .map(|((grain, period, vendor, team, agent, card), (s, o))| {
+                    let mut row = vec![
+                        Value::Text(ws.clone()),
+                        Value::Int(*grain),
+                        Value::Int(*period),
+                        Value::Text(vendor.clone()),
+                        Value::Text(team.clone()),
+                        Value::Text(agent.clone()),
+                        Value::Text(card.clone()),
+                    ];
+                    push_score(&mut row, s);
+                    row.extend([
+                        Value::Int(o.fcr_n),
+                        Value::Int(o.fcr_yes),
+                        Value::Int(o.handle_n),
+                        Value::Float(o.handle_sum),
+                        Value::Int(o.csat.n),
+                        Value::Float(o.csat.y),
+                    ]);
+                    row
+                })
+                .collect();
+            upsert(&mut *conn, "rollup_agent", AGENT_KEY, AGENT_VALUES, rows).await?;
+        }
+        let segment: Vec<_> = self.segment.drain().collect();
+        for chunk in segment.chunks(ROWS_PER_STATEMENT) {
+            let rows = chunk
+                .iter()
+                .map(|((grain, period, vendor, team, channel, card, class), (s, o))| {
+                    let mut row = vec![
+                        Value::Text(ws.clone()),
+                        Value::Int(*grain),
+                        Value::Int(*period),
+                        Value::Text(vendor.clone()),
+                        Value::Text(team.clone()),
+                        Value::Text(channel.clone()),
+                        Value::Text(card.clone()),
+                        Value::Text(class.to_string()),
+                    ];
+                    push_score(&mut row, s);
+                    row.extend([
+                        Value::Int(o.fcr_n),
+                        Value::Int(o.fcr_yes),
+                        Value::Int(o.handle_n),
+                        Value::Float(o.handle_sum),
+                    ]);
+                    for p in [&o.csat, &o.nps] {
+                        row.extend([
+                            Value::Int(p.n),
+                            Value::Float(p.x),
+                            Value::Float(p.y),
+                            Value::Float(p.xx),
+                            Value::Float(p.yy),
+                            Value::Float(p.xy),
+                        ]);
+                    }
+                    row
+                })
+                .collect();
+            upsert(&mut *conn, "rollup_segment", SEGMENT_KEY, SEGMENT_VALUES, rows).await?;
+        }
+        let criterion: Vec<_> = self.criterion.drain().collect();
+        for chunk in criterion.chunks(ROWS_PER_STATEMENT) {
+            let rows = chunk
+                .iter()
+                .map(|((grain, period, vendor, team, card, criterion), c)| {
+                    vec![
+                        Value::Text(ws.clone()),
+                        Value::Int(*grain),
+                        Value::Int(*period),
+                        Value::Text(vendor.clone()),
+                        Value::Text(team.clone()),
+                        Value::Text(card.clone()),
+                        Value::Text(criterion.clone()),
+                        Value::Int(c.answered),
+                        Value::Int(c.not_applicable),
+                        Value::Int(c.failed),
+                        Value::Float(c.earned),
+                        Value::Float(c.possible),
+                    ]
+                })
+                .collect();
+            upsert(&mut *conn, "rollup_criterion", CRITERION_KEY, CRITERION_VALUES, rows).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values (38 × 200).
+const ROWS_PER_STATEMENT: usize = 200;
+
+const AGENT_KEY: &[&str] = &["workspace_id", "grain", "period", "vendor_id", "team_id", "agent_id", "scorecard_id"];
+const SEGMENT_KEY: &[&str] =
+    &["workspace_id", "grain", "period", "vendor_id", "team_id", "channel", "scorecard_id", "grader_class"];
+const CRITERION_KEY: &[&str] =
+    &["workspace_id", "grain", "period", "vendor_id", "team_id", "scorecard_id", "criterion_id"];
+
+const AGENT_VALUES: &[&str] = &[
+    "evaluations",
+    "scored",
+    "earned",
+    "possible",
+    "earned_sq",
+    "possible_sq",
+    "earned_possible",
+    "score_sum",
+    "score_sq",
+    "critical_failed",
+    "fcr_n",
+    "fcr_yes",
+    "handle_n",
+    "handle_sum",
+    "csat_n",
+    "csat_sum",
+];
+const SEGMENT_VALUES: &[&str] = &[
+    "evaluations",
+    "scored",
+    "earned",
+    "possible",
+    "earned_sq",
+    "possible_sq",
+    "earned_possible",
+    "score_sum",
+    "score_sq",
+    "critical_failed",
+    "fcr_n",
+    "fcr_yes",
+    "handle_n",
+    "handle_sum",
+    "csat_n",
+    "csat_x",
+    "csat_y",
+    "csat_xx",
+    "csat_yy",
+    "csat_xy",
+    "nps_n",
+    "nps_x",
+    "nps_y",
+    "nps_xx",
+    "nps_yy",
+    "nps_xy",
+];
+const CRITERION_VALUES: &[&str] = &["answered", "not_applicable", "failed", "earned", "possible"];
+
+fn push_score(row: &mut Vec<Value>, s: &ScoreSums) {
+    row.extend([
+        Value::Int(s.evaluations),
+        Value::Int(s.scored),
+        Value::Float(s.earned),
+        Value::Float(s.possible),
+        Value::Float(s.earned_sq),
+        Value::Float(s.possible_sq),
+        Value::Float(s.earned_possible),
+        Value::Float(s.score_sum),
+        Value::Float(s.score_sq),
+        Value::Int(s.critical_failed),
+    ]);
+}
+
+pub(crate) fn score_sums_of(row: &sqlx::any::AnyRow) -> Result<ScoreSums> {
+    let f = |c: &str| sql::opt_float(row, c).map(|v| v.unwrap_or(0.0));
+    Ok(ScoreSums {
+        evaluations: f("evaluations")? as i64,
+        scored: f("scored")? as i64,
+        earned: f("earned")?,
+        possible: f("possible")?,
+        earned_sq: f("earned_sq")?,
+        possible_sq: f("possible_sq")?,
+        earned_possible: f("earned_possible")?,
+        score_sum: f("score_sum")?,
+        score_sq: f("score_sq")?,
+        critical_failed: f("critical_failed")? as i64,
+    })
+}
+
+async fn upsert(
+    conn: &mut AnyConnection,
+    table: &str,
+    key: &[&str],
+    values: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let width = key.len() + values.len();
+    let mut sql = format!("INSERT INTO {table} ({}, {}) VALUES ", key.join(", "), values.join(", "));
+    let mut n = 0;
+    for (i, row) in rows.iter().enumerate() {
+        debug_assert_eq!(row.len(), width);
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for j in 0..width {
+            n += 1;
+            if j > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${n}"));
+        }
+        sql.push(')');
+    }
+    sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET ", key.join(", ")));
+    sql.push_str(&values.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", "));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in rows {
+        for v in row {
+            query = v.bind_to(query);
+        }
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// The evaluations that count in IQS: submitted reviews and published calibrated results,
+/// never a hidden calibration task.
+pub(crate) const COUNTED: &str =
+    "e.status = 'submitted' AND e.kind IN ('review', 'calibrated') AND e.calibration_session_id IS NULL";
+
+impl Store {
+    /// What an evaluation's facts need beyond the evaluation: its conversation's channel and
+    /// outcomes, who graded it, and the scorecard.
+    pub(crate) async fn evaluation_context(
+        &self,
+        conversation_id: &str,
+        reviewer_id: &str,
+        version_id: ScorecardVersionId,
+    ) -> Result<EvaluationContext> {
+        let row = sqlx::query(
+            "SELECT c.channel, c.csat, c.nps, c.fcr, c.handle_time_seconds, u.vendor_id AS grader_vendor,
+                    gv.is_internal AS grader_internal, sv.scorecard_id
+             FROM conversations c, users u, vendors gv, scorecard_versions sv
+             WHERE c.id = $1 AND u.id = $2 AND gv.id = u.vendor_id AND sv.id = $3",
+        )
+        .bind(conversation_id)
+        .bind(reviewer_id)
+        .bind(version_id.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        context_of(&row)
+    }
+
+    /// Recomputes a workspace's rollups from its evaluations, in one transaction, and marks them
+    /// built. Used on start for a database that predates the rollups, by the demo after it
+    /// backdates its history, and by `plumbline reports rebuild`. Returns the evaluations counted.
+    pub async fn rebuild_rollups(&self, workspace: WorkspaceId) -> Result<u64> {
+        let ws = workspace.to_string();
+        let mut tx = self.write().await?;
+        for table in ["rollup_agent", "rollup_segment", "rollup_criterion", "rollup_state"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE workspace_id = $1")))
+                .bind(&ws)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut batch = RollupBatch::new(workspace);
+        let mut definitions: HashMap<String, ScorecardDefinition> = HashMap::new();
+        let mut after = String::new();
+        let mut counted = 0u64;
+        loop {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT e.id, e.scorecard_version_id, e.vendor_id, e.team_id, e.agent_id, e.score, e.earned, e.possible,
+                        e.critical_failed, e.submitted_at, c.channel, c.csat, c.nps, c.fcr, c.handle_time_seconds,
+                        u.vendor_id AS grader_vendor, gv.is_internal AS grader_internal, sv.scorecard_id
+                 FROM evaluations e
+                 JOIN conversations c ON c.id = e.conversation_id
+                 JOIN users u ON u.id = e.reviewer_id
+                 JOIN vendors gv ON gv.id = u.vendor_id
+                 JOIN scorecard_versions sv ON sv.id = e.scorecard_version_id
+                 WHERE e.workspace_id = $1 AND {COUNTED} AND e.id > $2
+                 ORDER BY e.id LIMIT 500"
+            )))
+            .bind(&ws)
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = sql::text(last, "id")?;
+            let ids: Vec<EvaluationId> = rows.iter().map(|r| sql::id(r, "id")).collect::<Result<_>>()?;
+            let answers = answers_in(&mut tx, &ids).await?;
+            for (row, answers) in rows.iter().zip(answers) {
+                let version = sql::text(row, "scorecard_version_id")?;
+                if !definitions.contains_key(&version) {
+                    let definition: ScorecardDefinition =
+                        sqlx::query_scalar::<_, String>("SELECT definition FROM scorecard_versions WHERE id = $1")
+                            .bind(&version)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(crate::StoreError::from)
+                            .and_then(|text| {
+                                serde_json::from_str(&text).map_err(|e| crate::StoreError::Database(e.to_string()))
+                            })?;
+                    definitions.insert(version.clone(), definition);
+                }
+                let score = EvaluationScore {
+                    score: sql::opt_float(row, "score")?,
+                    earned: sql::opt_float(row, "earned")?.unwrap_or(0.0),
+                    possible: sql::opt_float(row, "possible")?.unwrap_or(0.0),
+                    critical_failed: sql::opt_int(row, "critical_failed")?.unwrap_or(0) != 0,
+                    critical_failures: Vec::new(),
+                };
+                let facts = EvaluationFacts::new(
+                    Counted {
+                        workspace_id: workspace,
+                        submitted_at: sql::opt_int(row, "submitted_at")?.unwrap_or(0),
+                        vendor_id: sql::text(row, "vendor_id")?,
+                        team_id: sql::opt_text(row, "team_id")?,
+                        agent_id: sql::opt_text(row, "agent_id")?,
+                        score: &score,
+                        answers: &answers,
+                        definition: &definitions[&version],
+                    },
+                    context_of(row)?,
+                );
+                batch.add(&facts);
+                counted += 1;
+            }
+            if batch.len() > 50_000 {
+                batch.flush(&mut tx).await?;
+            }
+        }
+        batch.flush(&mut tx).await?;
+        sqlx::query("INSERT INTO rollup_state (workspace_id, built_at) VALUES ($1, $2)")
+            .bind(&ws)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(counted)
+    }
+
+    /// Builds the rollups of every workspace that has none yet (a database from before them).
+    pub async fn ensure_rollups(&self) -> Result<()> {
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM workspaces WHERE id NOT IN (SELECT workspace_id FROM rollup_state) ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for id in missing {
+            let workspace: WorkspaceId = id.parse().map_err(|_| crate::StoreError::Database(format!("bad id {id}")))?;
+            let counted = self.rebuild_rollups(workspace).await?;
+            tracing::info!(workspace = %id, counted, "report rollups built");
+        }
+        Ok(())
+    }
+}
+
+fn context_of(row: &sqlx::any::AnyRow) -> Result<EvaluationContext> {
+    Ok(EvaluationContext {
+        channel: sql::text(row, "channel")?,
+        metrics: ConversationMetrics {
+            csat: sql::opt_int(row, "csat")?,
+            nps: sql::opt_int(row, "nps")?,
+            fcr: sql::opt_int(row, "fcr")?.map(|v| v != 0),
+            handle_time_seconds: sql::opt_int(row, "handle_time_seconds")?,
+        },
+        grader_vendor_id: sql::text(row, "grader_vendor")?,
+        grader_internal: sql::flag(row, "grader_internal")?,
+        scorecard_id: sql::text(row, "scorecard_id")?,
+    })
+}
+
+/// The answers of `ids`, read inside a transaction.
+async fn answers_in(conn: &mut AnyConnection, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
+    use plumbline_domain::evaluation::Choice;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT evaluation_id, criterion_id, option_index FROM evaluation_answers
+         WHERE evaluation_id IN ({placeholders}) ORDER BY evaluation_id, position"
+    )));
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let rows = query.fetch_all(conn).await?;
+    let mut by_id: HashMap<String, Vec<Answer>> = HashMap::new();
+    for row in &rows {
+        by_id.entry(sql::text(row, "evaluation_id")?).or_default().push(Answer {
+            criterion_id: sql::id(row, "criterion_id")?,
+            choice: match sql::opt_int(row, "option_index")? {
+                Some(o) => Choice::Option(o as usize),
+                None => Choice::NotApplicable,
+            },
+            comment: String::new(),
+        });
+    }
+    Ok(ids.iter().map(|id| by_id.remove(&id.to_string()).unwrap_or_default()).collect())
+}

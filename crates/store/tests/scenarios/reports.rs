@@ -1,0 +1,284 @@
+//! Report rollups: kept in step with submissions, equal to a rebuild from the evaluations, and
+//! read correctly across months, filters and vendor scopes.
+
+use super::*;
+use plumbline_domain::reports::Interval;
+use plumbline_domain::scoring::score_evaluation;
+use plumbline_domain::time::Date;
+
+/// A workspace with an internal and a BPO grader, conversations on two channels for two
+/// vendors, and reviews submitted over three months.
+struct History {
+    ws: WorkspaceId,
+    bpo: VendorId,
+    version: plumbline_domain::scorecard::ScorecardVersion,
+    /// (vendor is BPO, channel, day submitted, score, earned, possible, csat)
+    submitted: Vec<(bool, Channel, i64, f64, f64, f64, i64)>,
+}
+
+use plumbline_domain::VendorId;
+
+fn ms(date: &str) -> i64 {
+    Date::parse(date).unwrap().millis()
+}
+
+async fn history(db: &TestDatabase) -> Result<History> {
+    let (ws, internal, bpo) = workspace(db).await?;
+    let mut graders = Vec::new();
+    for (vendor, email) in [(internal.id, "in@acme.test"), (bpo.id, "bpo@globex.test")] {
+        let user = db
+            .store
+            .create_user(
+                ws,
+                NewUser {
+                    vendor_id: vendor,
+                    email: email.into(),
+                    name: email.into(),
+                    role: Role::Reviewer,
+                    password_hash: "h".into(),
+                    agent_id: None,
+                },
+            )
+            .await?;
+        graders.push(user.id);
+    }
+    let def =
+        definition(&[("Tone", 2.0, ScalePreset::FivePoint, false), ("Compliance", 1.0, ScalePreset::Binary, false)]);
+    let (_, v1) = db.store.create_scorecard(ws, "Support", "", &def).await?;
+    let version = db.store.activate_version(ws, v1.id).await?;
+    let dates = ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-14", "2026-02-28", "2026-03-01", "2026-03-02"];
+    let mut submitted = Vec::new();
+    for (i, date) in dates.iter().enumerate() {
+        for bpo_side in [false, true] {
+            let channel = if i % 2 == 0 { Channel::Chat } else { Channel::Email };
+            let mut rec = record(
+                &format!("C-{i}-{bpo_side}"),
+                bpo_side.then_some("Globex BPO"),
+                if bpo_side { "Bob" } else { "Ann" },
+            );
+            rec.channel = channel;
+            rec.metrics.csat = Some(1 + (i as i64 % 5));
+            let (conversation, _) = db.store.put_conversation(ws, &rec).await?;
+            // The BPO conversations are graded by the BPO's own grader and, on even days, also by
+            // the internal grader.
+            let mut by = vec![if bpo_side { graders[1] } else { graders[0] }];
+            if bpo_side && i % 2 == 0 {
+                by.push(graders[0]);
+            }
+            for (k, grader) in by.into_iter().enumerate() {
+                let answers = vec![
+                    answer(&version, 0, Choice::Option((i + k) % 5)),
+                    answer(&version, 1, if i == 3 { Choice::NotApplicable } else { Choice::Option((i + k) % 2) }),
+                ];
+                let e = db
+                    .store
+                    .create_evaluation(
+                        ws,
+                        NewEvaluation {
+                            conversation_id: conversation.id,
+                            scorecard_version_id: version.id,
+                            reviewer_id: grader,
+                            kind: EvaluationKind::Review,
+                            answers: answers.clone(),
+                            overall_feedback: String::new(),
+                        },
+                    )
+                    .await?;
+                let at = ms(date) + 3_600_000 * (k as i64 + 1);
+                let done = db.store.submit_evaluation_at(ws, e.id, grader, ScoringPolicy::default(), at).await?;
+                ensure!(done.submitted_at == Some(at) && done.created_at <= at);
+                let score = score_evaluation(&version.definition, &answers, ScoringPolicy::default());
+                submitted.push((
+                    bpo_side,
+                    channel,
+                    Date::parse(date).unwrap().days(),
+                    score.score.unwrap(),
+                    score.earned,
+                    score.possible,
+                    1 + (i as i64 % 5),
+                ));
+            }
+        }
+    }
+    Ok(History { ws, bpo: bpo.id, version, submitted })
+}
+
+fn expected_iqs(items: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
+    let (e, p) = items.fold((0.0, 0.0), |(e, p), (a, b)| (e + a, p + b));
+    (p > 0.0).then(|| 100.0 * e / p)
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestDatabase) -> Result<()> {
+    let h = history(db).await?;
+    let bands = Bands::default();
+    let report = |grouping, filter: IqsFilter| {
+        let store = db.store.clone();
+        async move { store.iqs_report(h.ws, VendorScope::All, grouping, &filter, &bands).await }
+    };
+    // All time, by vendor: the ratio of sums of what was submitted.
+    let by_vendor = report(IqsGrouping::Vendor, IqsFilter::default()).await?;
+    ensure!(by_vendor.len() == 2, "{by_vendor:?}");
+    for row in &by_vendor {
+        let bpo = row.id.as_deref() == Some(&h.bpo.to_string());
+        let want = expected_iqs(h.submitted.iter().filter(|s| s.0 == bpo).map(|s| (s.4, s.5)));
+        ensure!(close(row.iqs, want), "{row:?} vs {want:?}");
+    }
+    // A range that starts and ends mid-month: Jan 31 up to Mar 2 (month rows for February, day
+    // rows for Jan 31 and Mar 1).
+    let ranged = IqsFilter { from: Some(ms("2026-01-31")), to: Some(ms("2026-03-02")), ..Default::default() };
+    let (lo, hi) = (Date::parse("2026-01-31").unwrap().days(), Date::parse("2026-03-02").unwrap().days());
+    let rows = report(IqsGrouping::Channel, ranged.clone()).await?;
+    for channel in [Channel::Chat, Channel::Email] {
+        let want =
+            expected_iqs(h.submitted.iter().filter(|s| s.1 == channel && s.2 >= lo && s.2 < hi).map(|s| (s.4, s.5)));
+        let got = rows.iter().find(|r| r.id.as_deref() == Some(channel.as_str())).and_then(|r| r.iqs);
+        ensure!(close(got, want), "{channel:?}: {got:?} vs {want:?}");
+        let prev = rows.iter().find(|r| r.id.as_deref() == Some(channel.as_str())).unwrap();
+        // The previous period of the same length (30 days before Jan 31) holds Jan 30 only.
+        let want_prev = expected_iqs(
+            h.submitted.iter().filter(|s| s.1 == channel && s.2 >= lo - 30 && s.2 < lo).map(|s| (s.4, s.5)),
+        );
+        ensure!(close(prev.previous_iqs, want_prev), "{prev:?} vs {want_prev:?}");
+    }
+    // By criterion: the share of the maximum over answers that are not N/A.
+    let rows = report(IqsGrouping::Criterion, IqsFilter::default()).await?;
+    ensure!(rows.len() == 2);
+    let compliance = rows.iter().find(|r| r.name == "Compliance").unwrap();
+    let total = h.submitted.len() as i64;
+    ensure!(compliance.not_applicable == Some(2) && compliance.evaluations == total - 2, "{compliance:?}");
+    // Groups: both criteria are outside any group.
+    let rows = report(IqsGrouping::Group, IqsFilter::default()).await?;
+    ensure!(rows.len() == 1 && rows[0].name == "(no group)");
+    let overall = expected_iqs(h.submitted.iter().map(|s| (s.4, s.5)));
+    let by_card = report(IqsGrouping::Scorecard, IqsFilter::default()).await?;
+    ensure!(by_card.len() == 1 && by_card[0].name == "Support" && close(by_card[0].iqs, overall));
+    // A vendor-scoped reader sees their vendor only.
+    let scoped =
+        db.store.iqs_report(h.ws, VendorScope::Only(h.bpo), IqsGrouping::Agent, &IqsFilter::default(), &bands).await?;
+    ensure!(scoped.len() == 1 && scoped[0].name == "Bob", "{scoped:?}");
+    // A filter the rollup does not have is refused, naming it.
+    let refused = db
+        .store
+        .iqs_report(
+            h.ws,
+            VendorScope::All,
+            IqsGrouping::Agent,
+            &IqsFilter { channel: Some("chat".into()), ..Default::default() },
+            &bands,
+        )
+        .await;
+    ensure!(matches!(refused, Err(StoreError::Invalid(e)) if e[0].field == "channel"));
+
+    // A monthly series puts each submission in its month; a weekly one in its ISO week.
+    let (from, to) = (Date::parse("2026-01-01").unwrap().days(), Date::parse("2026-04-01").unwrap().days());
+    let months = db
+        .store
+        .rollup_sums(
+            h.ws,
+            VendorScope::All,
+            Rollup::Segment,
+            &[],
+            &IqsFilter::default(),
+            (from, to),
+            TimeMode::Series(Interval::Month),
+        )
+        .await?;
+    ensure!(months.len() == 3);
+    for m in &months {
+        let start = m.bucket.unwrap();
+        let end = plumbline_domain::reports::next_month_start(start);
+        let n = h.submitted.iter().filter(|s| s.2 >= start && s.2 < end).count() as i64;
+        ensure!(m.sums.evaluations == n, "{m:?}");
+    }
+    let weeks = db
+        .store
+        .rollup_sums(
+            h.ws,
+            VendorScope::All,
+            Rollup::Segment,
+            &[],
+            &IqsFilter::default(),
+            (from, to),
+            TimeMode::Series(Interval::Week),
+        )
+        .await?;
+    ensure!(weeks.iter().map(|w| w.sums.evaluations).sum::<i64>() == total);
+    ensure!(weeks.iter().all(|w| Interval::Week.bucket(w.bucket.unwrap()) == w.bucket.unwrap()));
+    // CSAT pairs are summed per segment: the correlation over all of them is the correlation of
+    // the submitted pairs.
+    let all = db
+        .store
+        .rollup_sums(h.ws, VendorScope::All, Rollup::Segment, &[], &IqsFilter::default(), (0, to), TimeMode::Total)
+        .await?;
+    let mut pairs = plumbline_domain::reports::PairSums::default();
+    for s in &h.submitted {
+        pairs.add(&plumbline_domain::reports::PairSums::one(s.3, s.6 as f64));
+    }
+    let got = all[0].outcomes.csat.pearson().map(|c| c.r);
+    ensure!(close(got, pairs.pearson().map(|c| c.r)), "{got:?}");
+
+    // A rebuild from the evaluations gives the same reports.
+    let before: Vec<_> = [IqsGrouping::Agent, IqsGrouping::Vendor, IqsGrouping::Channel, IqsGrouping::Criterion]
+        .into_iter()
+        .map(|g| (g, ranged.clone()))
+        .collect();
+    let mut expected = Vec::new();
+    for (g, f) in &before {
+        expected.push(report(*g, f.clone()).await?);
+    }
+    let counted = db.store.rebuild_rollups(h.ws).await?;
+    ensure!(counted == total as u64, "{counted}");
+    for ((g, f), want) in before.iter().zip(expected) {
+        let got = report(*g, f.clone()).await?;
+        ensure!(got.len() == want.len(), "{g:?}");
+        for (a, b) in got.iter().zip(&want) {
+            ensure!(a.id == b.id && a.evaluations == b.evaluations && close(a.iqs, b.iqs), "{g:?}: {a:?} vs {b:?}");
+        }
+    }
+    let _ = h.version;
+    Ok(())
+}
+
+pub(crate) async fn targets_round_trip_and_refuse_bad_input(db: &TestDatabase) -> Result<()> {
+    let s = scene(db).await?;
+    let input = TargetInput {
+        name: "Billing to 85".into(),
+        vendor_id: None,
+        team_id: None,
+        scorecard_id: None,
+        value: 85.0,
+        start: "2026-01-01".into(),
+        due: "2026-06-30".into(),
+        milestones: vec![plumbline_domain::reports::Milestone { date: "2026-03-31".into(), value: 82.0 }],
+    };
+    let target = db.store.create_target(s.ws, s.reviewer, &input).await?;
+    ensure!(target.value == 85.0 && target.start == "2026-01-01" && target.milestones.len() == 1);
+    let listed = db.store.list_targets(s.ws, VendorScope::All).await?;
+    ensure!(listed == vec![target.clone()]);
+    // Bad input names each field and changes nothing.
+    let bad = TargetInput { value: 120.0, due: "2025-01-01".into(), name: " ".into(), ..input.clone() };
+    let refused = db.store.update_target(s.ws, &target.id, &bad).await;
+    ensure!(
+        matches!(&refused, Err(StoreError::Invalid(e)) if e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>() == ["name", "value", "due", "milestones/0/date"]),
+        "{refused:?}"
+    );
+    let unknown_team = TargetInput { team_id: Some(plumbline_domain::TeamId::new()), ..input.clone() };
+    ensure!(
+        matches!(db.store.create_target(s.ws, s.reviewer, &unknown_team).await, Err(StoreError::Invalid(e)) if e[0].field == "team_id")
+    );
+    ensure!(db.store.get_target(s.ws, VendorScope::All, &target.id).await? == target);
+    // A vendor-scoped reader does not see a workspace-wide target.
+    let other = db.store.create_vendor(s.ws, "Other BPO").await?;
+    ensure!(db.store.list_targets(s.ws, VendorScope::Only(other.id)).await?.is_empty());
+    db.store.delete_target(s.ws, &target.id).await?;
+    ensure!(matches!(db.store.get_target(s.ws, VendorScope::All, &target.id).await, Err(StoreError::NotFound)));
+    Ok(())
+}
