@@ -283,7 +283,7 @@ async fn a_plan_from_draw_to_done(db: &TestDatabase) -> Result<()> {
                 "a BPO grader never gets another vendor's conversation"
             );
         }
-        *counts.entry(grader).or_insert(0) += 1;
+        *counts.entry(grader).or_insert(0usize) += 1;
     }
     // Ann and Bob share the internal conversations evenly; Gus takes his share of Globex's.
     let count = |who: &str| counts.get(who).copied().unwrap_or(0);
