@@ -103,6 +103,7 @@ pub async fn create_demo(
     let mut logins = Vec::new();
     let mut grader_ids = Vec::new();
     let mut lead_id = None;
+    let mut agent_users = Vec::new();
     for u in users() {
         let agent_id = match u.agent {
             Some(name) => Some(*agent_ids.get(name).ok_or_else(|| anyhow!("demo agent {name} is missing"))?),
@@ -127,6 +128,9 @@ pub async fn create_demo(
         }
         if u.role == Role::QaLead {
             lead_id = Some(user.id);
+        }
+        if u.role == Role::Agent {
+            agent_users.push((user.id, u.agent.unwrap_or_default()));
         }
         logins.push(DemoLogin {
             email: user.email,
@@ -157,6 +161,15 @@ pub async fn create_demo(
     let definitions: Vec<ScorecardDefinition> = versions.iter().map(|v| v.definition.clone()).collect();
     let reviews = plan_reviews(seed, &conversations, &definitions);
     let reviewed: HashSet<usize> = reviews.iter().map(|r| r.conversation).collect();
+    // What the agents with a login rate themselves on (their reviewed conversations).
+    let self_review_plans: Vec<(usize, usize, Vec<Answer>, i64)> = reviews
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            agent_users.iter().any(|(_, name)| conversations[r.conversation].record.agent.as_deref() == Some(name))
+        })
+        .map(|(i, r)| (r.conversation, r.scorecard, r.answers.clone(), i as i64))
+        .collect();
     let mut work = Vec::with_capacity(reviews.len());
     for review in reviews {
         let conversation = &conversations[review.conversation];
@@ -164,29 +177,39 @@ pub async fn create_demo(
             .get(&conversation.record.external_id)
             .ok_or_else(|| anyhow!("conversation {} was not imported", conversation.record.external_id))?;
         let reviewer = grader_ids[review.grader];
-        work.push(NewEvaluation {
-            conversation_id,
-            scorecard_version_id: versions[review.scorecard].id,
-            reviewer_id: reviewer,
-            kind: EvaluationKind::Review,
-            answers: review.answers,
-            overall_feedback: review.feedback,
-        });
+        // Reviewed a few hours to two days after the conversation, so the reports have 90 days
+        // of history (never in the future).
+        let delay = HOUR_MS * (2 + (work.len() as i64 * 7919) % 46);
+        let reviewed_at = (conversation.record.started_at + delay).min(now - 60_000);
+        work.push((
+            reviewed_at,
+            NewEvaluation {
+                conversation_id,
+                scorecard_version_id: versions[review.scorecard].id,
+                reviewer_id: reviewer,
+                kind: EvaluationKind::Review,
+                answers: review.answers,
+                overall_feedback: review.feedback,
+            },
+        ));
     }
     // A few writers at once: the reads of each submission overlap the others' commits.
     let mut tasks = tokio::task::JoinSet::new();
     let writers = 4;
-    let mut chunks: Vec<Vec<NewEvaluation>> = (0..writers).map(|_| Vec::new()).collect();
-    for (i, new) in work.into_iter().enumerate() {
-        chunks[i % writers].push(new);
+    let mut chunks: Vec<Vec<(i64, NewEvaluation)>> = (0..writers).map(|_| Vec::new()).collect();
+    for (i, item) in work.into_iter().enumerate() {
+        chunks[i % writers].push(item);
     }
     for chunk in chunks {
         let store = store.clone();
         tasks.spawn(async move {
-            for new in chunk {
+            for (at, new) in chunk {
                 let reviewer = new.reviewer_id;
                 let draft = store.create_evaluation(ws, new).await.map_err(store_error)?;
-                store.submit_evaluation(ws, draft.id, reviewer, ScoringPolicy::default()).await.map_err(store_error)?;
+                store
+                    .submit_evaluation_at(ws, draft.id, reviewer, ScoringPolicy::default(), at)
+                    .await
+                    .map_err(store_error)?;
             }
             anyhow::Ok(())
         });
@@ -195,9 +218,11 @@ pub async fn create_demo(
         done.context("a demo review writer stopped")??;
     }
     let submitted = REVIEWS as u64;
+    seed_self_reviews(store, ws, &conversations, &ids_by_external, &versions, &agent_users, &self_review_plans).await?;
+    let lead = lead_id.ok_or_else(|| anyhow!("the demo qa_lead is missing"))?;
+    seed_targets(store, ws, lead, &vendor_ids, now).await?;
     tracing::debug!(elapsed = ?clock.elapsed(), submitted, "demo reviews submitted");
 
-    let lead = lead_id.ok_or_else(|| anyhow!("the demo qa_lead is missing"))?;
     let scene = CalibrationScene {
         store,
         ws,
@@ -210,6 +235,90 @@ pub async fn create_demo(
     tracing::debug!(elapsed = ?clock.elapsed(), "demo calibration sessions created");
 
     Ok(DemoSummary { workspace_id: ws, logins, conversations: conversation_count, reviews: submitted })
+}
+
+/// Agents with a login rate a few of their own reviewed conversations, a notch kinder than
+/// their reviewers on the criteria where they fell short (what the self-assessment report
+/// shows).
+async fn seed_self_reviews(
+    store: &Store,
+    ws: WorkspaceId,
+    conversations: &[ConversationPlan],
+    ids: &HashMap<String, plumbline_domain::ConversationId>,
+    versions: &[plumbline_domain::scorecard::ScorecardVersion],
+    agent_users: &[(plumbline_domain::UserId, &'static str)],
+    plans: &[(usize, usize, Vec<Answer>, i64)],
+) -> Result<()> {
+    for (user, name) in agent_users {
+        let mine = plans.iter().filter(|p| conversations[p.0].record.agent.as_deref() == Some(name)).take(8);
+        for (conversation, scorecard, answers, n) in mine {
+            let version = &versions[*scorecard];
+            let kinder: Vec<Answer> = answers
+                .iter()
+                .map(|a| match a.choice {
+                    Choice::Option(o) if o > 0 && n % 3 != 0 => Answer { choice: Choice::Option(o - 1), ..a.clone() },
+                    _ => a.clone(),
+                })
+                .collect();
+            let record = &conversations[*conversation].record;
+            let conversation_id = *ids
+                .get(&record.external_id)
+                .ok_or_else(|| anyhow!("conversation {} is missing", record.external_id))?;
+            let draft = store
+                .create_evaluation(
+                    ws,
+                    NewEvaluation {
+                        conversation_id,
+                        scorecard_version_id: version.id,
+                        reviewer_id: *user,
+                        kind: EvaluationKind::SelfReview,
+                        answers: kinder,
+                        overall_feedback: "I think I handled this one well.".into(),
+                    },
+                )
+                .await
+                .map_err(store_error)?;
+            let at = (record.started_at + HOUR_MS * 5).min(plumbline_store::now_millis() - 60_000);
+            store.submit_evaluation_at(ws, draft.id, *user, ScoringPolicy::default(), at).await.map_err(store_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Two IQS targets: the whole workspace, and Atlas BPO with a milestone.
+async fn seed_targets(
+    store: &Store,
+    ws: WorkspaceId,
+    lead: plumbline_domain::UserId,
+    vendors: &[plumbline_domain::VendorId],
+    now: i64,
+) -> Result<()> {
+    let day = |ms: i64| plumbline_domain::time::Date::of(ms).to_string();
+    let targets = [
+        ("Everyone to 85 this quarter", None, 85.0, now - 60 * DAY_MS, now + 30 * DAY_MS, vec![]),
+        (
+            "Atlas BPO to 80 by the contract review",
+            Some(vendors[1]),
+            80.0,
+            now - 75 * DAY_MS,
+            now + 45 * DAY_MS,
+            vec![plumbline_domain::reports::Milestone { date: day(now - 15 * DAY_MS), value: 76.0 }],
+        ),
+    ];
+    for (name, vendor_id, value, start, due, milestones) in targets {
+        let input = plumbline_store::TargetInput {
+            name: name.into(),
+            vendor_id,
+            team_id: None,
+            scorecard_id: None,
+            value,
+            start: day(start),
+            due: day(due),
+            milestones,
+        };
+        store.create_target(ws, lead, &input).await.map_err(store_error)?;
+    }
+    Ok(())
 }
 
 /// What the calibration seeding works on.
@@ -1971,6 +2080,29 @@ mod tests {
         let reviews =
             store.list_evaluations(ws, &visibility, &filter, &PageRequest { cursor: None, limit: Some(500) }).await?;
         assert_eq!(reviews.items.len(), 300);
+        // The reviews are spread over the last 90 days, so reports have a history.
+        let times: Vec<i64> = reviews.items.iter().filter_map(|e| e.submitted_at).collect();
+        let (first, last) = (*times.iter().min().unwrap(), *times.iter().max().unwrap());
+        assert!(last - first > 60 * DAY_MS && last <= plumbline_store::now_millis(), "{first}..{last}");
+        assert!(reviews.items.iter().all(|e| e.created_at <= e.submitted_at.unwrap()));
+        let months = store
+            .rollup_sums(
+                ws,
+                VendorScope::All,
+                plumbline_store::Rollup::Segment,
+                &[],
+                &plumbline_store::IqsFilter::default(),
+                (0, plumbline_store::now_millis() / DAY_MS + 1),
+                plumbline_store::TimeMode::Series(plumbline_domain::reports::Interval::Month),
+            )
+            .await?;
+        assert!(months.len() >= 3, "{months:?}");
+        assert_eq!(months.iter().map(|m| m.sums.evaluations).sum::<i64>(), 300 + 1, "reviews and the published result");
+        // Self-reviews for the self-assessment report, and two targets.
+        let selves = EvaluationFilter { kind: Some(EvaluationKind::SelfReview), ..EvaluationFilter::default() };
+        let selves = store.list_evaluations(ws, &visibility, &selves, &PageRequest::default()).await?;
+        assert!(selves.items.len() >= 8, "{} self-reviews", selves.items.len());
+        assert_eq!(store.list_targets(ws, VendorScope::All).await?.len(), 2);
 
         // BPO graders reviewed only their own vendor's conversations.
         let vendor_of_user: HashMap<_, _> = reviewers.iter().map(|u| (u.id, u.vendor_id)).collect();

@@ -52,3 +52,34 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   }
 });
+
+// Active time on the scoring page (forms marked `data-active-time`): a second counts while the
+// page is visible and focused and there was input (keys, pointer, scroll) in the last 60 s;
+// idle time is not counted. The seconds go with the next save or submit in the hidden
+// `active_seconds` field, and the count starts again on the page that follows.
+document.addEventListener('DOMContentLoaded', () => {
+  const form = document.querySelector('form[data-active-time]');
+  if (!form) return;
+  const field = form.querySelector('input[name=active_seconds]');
+  const idleAfterMs = 60000;
+  let lastInput = performance.now();
+  let lastTick = performance.now();
+  let activeMs = 0;
+  const noteInput = () => { lastInput = performance.now(); };
+  for (const type of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'scroll', 'input', 'focus']) {
+    window.addEventListener(type, noteInput, { passive: true, capture: true });
+  }
+  const tick = () => {
+    const now = performance.now();
+    // Count only the part of the interval before the grader went idle (a sleeping laptop or
+    // a background tab never adds a long stretch).
+    const activeUntil = Math.min(now, lastInput + idleAfterMs);
+    if (document.visibilityState === 'visible' && document.hasFocus() && activeUntil > lastTick) {
+      activeMs += Math.min(activeUntil - lastTick, 5000);
+    }
+    lastTick = now;
+    field.value = String(Math.min(Math.round(activeMs / 1000), 14400));
+  };
+  setInterval(tick, 1000);
+  form.addEventListener('submit', tick);
+});

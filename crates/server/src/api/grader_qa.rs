@@ -109,7 +109,7 @@ pub async fn draw(
     Ok((StatusCode::CREATED, Json(state.store.draw_audits(viewer.workspace_id, path_id(&raw)?).await?)))
 }
 
-fn visibility(viewer: &Viewer) -> AuditVisibility {
+pub(crate) fn visibility(viewer: &Viewer) -> AuditVisibility {
     if viewer.may(Permission::Calibrate) {
         AuditVisibility::All
     } else if viewer.role == Role::VendorLead {
@@ -132,7 +132,7 @@ pub async fn list_audits(State(state): State<AppState>, Auth(viewer): Auth) -> A
 }
 
 /// Before completion the benchmark grader learns neither whose review they re-grade nor its id.
-fn blind(audit: &mut AuditRecord, viewer: &Viewer) {
+pub(crate) fn blind(audit: &mut AuditRecord, viewer: &Viewer) {
     if audit.status == AuditStatus::Assigned
         && audit.benchmark_id == viewer.user_id
         && !viewer.may(Permission::Calibrate)
@@ -152,7 +152,7 @@ pub struct AuditView {
     pub appeals: Vec<Appeal>,
 }
 
-async fn audit_access(state: &AppState, viewer: &Viewer, raw: &str) -> ApiResult<(AuditRecord, bool)> {
+pub(crate) async fn audit_access(state: &AppState, viewer: &Viewer, raw: &str) -> ApiResult<(AuditRecord, bool)> {
     let id: AuditId = path_id(raw)?;
     let audit = state.store.get_audit(viewer.workspace_id, id).await?;
     let completed = audit.status == AuditStatus::Completed;
@@ -270,11 +270,47 @@ pub async fn report(
     ApiQuery(q): ApiQuery<GraderQaQuery>,
 ) -> ApiResult<Response> {
     let viewer = auth.require(Permission::ReadReports)?;
+    let report = build_report(&state, viewer, parse_time("from", &q.from)?, parse_time("to", &q.to)?).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("csv") => {
+            let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+            let mut out = String::from(
+                "user_id,name,vendor,internal,audits,mean_alignment,alignment_low,alignment_high,trend_slope,mean_delta,adjusted_delta,leniency_verdict\n",
+            );
+            for g in &report.graders {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    g.user_id,
+                    super::reports::csv_field(&g.name),
+                    super::reports::csv_field(&g.vendor_name),
+                    g.internal,
+                    g.audits,
+                    num(g.mean_alignment),
+                    num(g.alignment_ci95.map(|c| c[0])),
+                    num(g.alignment_ci95.map(|c| c[1])),
+                    num(g.trend_slope),
+                    num(g.mean_delta),
+                    num(g.adjusted_delta),
+                    g.leniency_verdict
+                ));
+            }
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+        }
+        Some(_) => Err(ApiError::field("format", "must be json or csv")),
+    }
+}
+
+/// The grade-the-grader report over audits completed in [from, to), for a viewer who may read
+/// reports (a vendor lead: their vendor's graders). Shared by the API and the report page.
+pub(crate) async fn build_report(
+    state: &AppState,
+    viewer: &Viewer,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> ApiResult<GraderQaReport> {
     let ws = viewer.workspace_id;
-    let audits = state
-        .store
-        .completed_audits(ws, viewer.vendor_scope(), parse_time("from", &q.from)?, parse_time("to", &q.to)?)
-        .await?;
+    let audits = state.store.completed_audits(ws, viewer.vendor_scope(), from, to).await?;
     let mut ids: Vec<EvaluationId> = Vec::new();
     for (audit, ..) in &audits {
         ids.push(audit.original_id);
@@ -322,33 +358,5 @@ pub async fn report(
             answers: pairs,
         });
     }
-    let report = plumbline_domain::grader_qa::grader_qa_report(&rows, &titles);
-    match q.format.as_deref() {
-        None | Some("json") => Ok(Json(report).into_response()),
-        Some("csv") => {
-            let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-            let mut out = String::from(
-                "user_id,name,vendor,internal,audits,mean_alignment,alignment_low,alignment_high,trend_slope,mean_delta,adjusted_delta,leniency_verdict\n",
-            );
-            for g in &report.graders {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                    g.user_id,
-                    super::reports::csv_field(&g.name),
-                    super::reports::csv_field(&g.vendor_name),
-                    g.internal,
-                    g.audits,
-                    num(g.mean_alignment),
-                    num(g.alignment_ci95.map(|c| c[0])),
-                    num(g.alignment_ci95.map(|c| c[1])),
-                    num(g.trend_slope),
-                    num(g.mean_delta),
-                    num(g.adjusted_delta),
-                    g.leniency_verdict
-                ));
-            }
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
-        }
-        Some(_) => Err(ApiError::field("format", "must be json or csv")),
-    }
+    Ok(plumbline_domain::grader_qa::grader_qa_report(&rows, &titles))
 }

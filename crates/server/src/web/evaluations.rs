@@ -172,10 +172,13 @@ fn render(
                     h2 id="scorecard-title" { "Scorecard" }
                     div id="live-score" aria-live="polite" { (score_summary(definition, answers, &live)) }
                     @if scoring.editable {
+                        script src="/static/plumbline.js" defer {}
                         form method="post" action={ "/evaluations/" (e.id) } hx-post={ "/evaluations/" (e.id) "/score" }
-                            hx-trigger="change" hx-target="#live-score" hx-swap="innerHTML" {
+                            hx-trigger="change" hx-target="#live-score" hx-swap="innerHTML" data-active-time {
                             (csrf_field(page))
                             input type="hidden" name="revision" value=(revision);
+                            // Filled in by plumbline.js: active seconds since the page loaded.
+                            input type="hidden" name="active_seconds" value="0";
                             (criteria_inputs(definition, answers, pending, &scoring.decisions))
                             label for="overall_feedback" { "Overall feedback" }
                             textarea id="overall_feedback" name="overall_feedback" rows="4" { (feedback) }
@@ -392,6 +395,12 @@ pub async fn save(
         Ok(_) => Ok(()),
         Err(e) => Err(e),
     };
+    // The active time the page measured (see plumbline.js), once the save went through; a
+    // value out of bounds (a tampered form) is dropped rather than refusing the review.
+    let active_seconds = fields.get("active_seconds").and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(0);
+    if outcome.is_ok() && plumbline_domain::habits::check_active_seconds(active_seconds).is_ok() {
+        state.store.add_active_time(ws, id, page.viewer.user_id, active_seconds).await?;
+    }
     match outcome {
         Ok(()) => {
             let to = match (&scoring.session, submit) {

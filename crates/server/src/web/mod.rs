@@ -10,8 +10,10 @@ mod admin;
 mod calibrations;
 mod conversations;
 mod evaluations;
+mod grader_qa;
 mod home;
 mod reports;
+mod review_plans;
 mod scorecards;
 mod series;
 mod ui;
@@ -81,6 +83,22 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(admin::change_password))
         .route("/reports/iqs", get(reports::iqs))
         .route("/reports/calibration", get(reports::calibration))
+        .route("/queue", get(review_plans::queue))
+        .route("/queue/{id}/start", post(review_plans::start))
+        .route("/review-plans", get(review_plans::list).post(review_plans::create))
+        .route("/review-plans/new", get(review_plans::new_form))
+        .route("/review-plans/{id}", get(review_plans::detail))
+        .route("/review-plans/{id}/draws", post(review_plans::draw))
+        .route("/review-plans/{id}/active", post(review_plans::set_active))
+        .route("/grader-qa", get(grader_qa::overview))
+        .route("/grader-qa/programs", post(grader_qa::create_program))
+        .route("/grader-qa/programs/new", get(grader_qa::new_program))
+        .route("/grader-qa/programs/{id}/draws", post(grader_qa::draw))
+        .route("/grader-qa/audits/{id}", get(grader_qa::audit))
+        .route("/grader-qa/audits/{id}/appeals", post(grader_qa::appeal))
+        .route("/grader-qa/appeals/{id}/decision", post(grader_qa::decide))
+        .route("/reports/grader-qa", get(grader_qa::report))
+        .route("/reports/grading-habits", get(grader_qa::habits))
         .route("/calibration-actions/{id}/done", post(home::action_done))
         .route("/calibration-followups/{session}/{user}/resolve", post(home::resolve_followup))
         .fallback(not_found)
@@ -217,6 +235,9 @@ pub enum Nav {
     Scorecards,
     Admin,
     Account,
+    Queue,
+    Plans,
+    GraderQa,
 }
 
 /// The frame of every signed-in page: skip link, navigation, who is signed in.
@@ -240,6 +261,13 @@ fn layout(page: &PageAuth, title: &str, nav: Nav, body: Markup) -> Markup {
                         a href="/" aria-current=[current(Nav::Home)] { "My work" }
                         a href="/calibrations" aria-current=[current(Nav::Calibrations)] { "Calibrations" }
                         a href="/conversations" aria-current=[current(Nav::Conversations)] { "Conversations" }
+                        @if page.viewer.may(Permission::Evaluate) {
+                            a href="/queue" aria-current=[current(Nav::Queue)] { "Queue" }
+                            a href="/grader-qa" aria-current=[current(Nav::GraderQa)] { "Grader QA" }
+                        }
+                        @if page.viewer.review_progress_scope().is_some() {
+                            a href="/review-plans" aria-current=[current(Nav::Plans)] { "Review plans" }
+                        }
                         @if page.viewer.may(Permission::ManageScorecards) {
                             a href="/scorecards" aria-current=[current(Nav::Scorecards)] { "Scorecards" }
                         }

@@ -160,6 +160,23 @@ impl App {
         Ok(value)
     }
 
+    /// A page as `who`, signed in with the session cookie.
+    async fn page(&self, who: &str, uri: &str) -> Result<(StatusCode, String)> {
+        let login = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"email": format!("{who}@example.test"), "password": PASSWORD}).to_string()))?;
+        let response = self.router.clone().oneshot(login).await?;
+        let cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let cookie = cookie.split(';').next().unwrap_or_default().to_string();
+        let request = Request::builder().uri(uri).header(header::COOKIE, cookie).body(Body::empty())?;
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     async fn review(
         &self,
         who: &str,
@@ -304,6 +321,20 @@ async fn a_plan_from_draw_to_done(db: &TestDatabase) -> Result<()> {
     let review = started["id"].as_str().context("review")?.to_string();
     let (status, again, _) = app.call(Method::POST, &format!("/api/v1/queue/{item}/start"), "gus", None).await?;
     ensure!(status == StatusCode::OK && again["id"] == review.as_str(), "starting again opens the same review");
+
+    // The pages: Gus's queue, the scoring page measuring active time, the plan's progress.
+    let (status, html) = app.page("gus", "/queue").await?;
+    ensure!(status == StatusCode::OK && html.contains("Continue") && html.contains("Week 10"), "{html}");
+    let (status, html) = app.page("gus", &format!("/evaluations/{review}")).await?;
+    ensure!(status == StatusCode::OK && html.contains("data-active-time") && html.contains("name=\"active_seconds\""));
+    let (status, html) = app.page("lead", &format!("/review-plans/{plan_id}")).await?;
+    ensure!(status == StatusCode::OK && html.contains("Progress") && html.contains("gus") && html.contains("12345"));
+    let (status, html) = app.page("glead", &format!("/review-plans/{plan_id}")).await?;
+    ensure!(status == StatusCode::OK && !html.contains(">ann<"), "a vendor lead sees their own graders only");
+    let (status, _) = app.page("ilead", &format!("/review-plans/{plan_id}")).await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    let (status, html) = app.page("lead", "/review-plans/new").await?;
+    ensure!(status == StatusCode::OK && html.contains("per agent per period"));
 
     // Active time accumulates over saves and the submit; a bad increment changes nothing.
     let answers = json!([{"criterion_id": app.criterion, "choice": {"option": 0}}]);
@@ -488,6 +519,8 @@ async fn grading_habits_worked_example(db: &TestDatabase) -> Result<()> {
     let (status, bad, _) = app.call(Method::GET, "/api/v1/reports/grading-habits?format=xml", "lead", None).await?;
     ensure!(status == StatusCode::UNPROCESSABLE_ENTITY && bad["errors"][0]["field"] == "format");
     // Counting from a later date leaves earlier reviews out but still a source of copies.
+    let (status, html) = app.page("lead", "/reports/grading-habits").await?;
+    ensure!(status == StatusCode::OK && html.contains("40%") && html.contains("(2 of 5)"), "{html}");
     let later = app.ok(Method::GET, "/api/v1/reports/grading-habits?from=2999-01-01", "lead", None).await?;
     ensure!(later["graders"] == json!([]));
     Ok(())
