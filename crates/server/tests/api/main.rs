@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
 
 mod calibration;
+mod dashboards;
 mod grader_qa;
 mod review_plans;
 mod series;
