@@ -54,6 +54,23 @@ impl App {
         Ok(value)
     }
 
+    /// A page as `who`, signed in with the session cookie.
+    async fn page(&self, who: &str, uri: &str) -> Result<(StatusCode, String)> {
+        let login = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"email": format!("{who}@example.test"), "password": PASSWORD}).to_string()))?;
+        let response = self.router.clone().oneshot(login).await?;
+        let cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let cookie = cookie.split(';').next().unwrap_or_default().to_string();
+        let request = Request::builder().uri(uri).header(header::COOKIE, cookie).body(Body::empty())?;
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     fn who(&self, user: &str) -> String {
         self.users.iter().find(|(_, id)| id.as_str() == user).map(|(k, _)| k.clone()).unwrap_or_default()
     }
@@ -260,5 +277,16 @@ async fn an_audit_round_from_sample_to_report(db: &TestDatabase) -> Result<()> {
     ensure!(report["vendors"][0]["audits"] == 4);
     let (status, _) = app.call(Method::GET, "/api/v1/reports/grader-qa?format=csv", "lead", None).await?;
     ensure!(status == StatusCode::OK);
+
+    // The pages: the side by side with the accepted appeal, the program list, the report.
+    let (status, html) = app.page("ann", &format!("/grader-qa/audits/{audit_id}")).await?;
+    ensure!(status == StatusCode::OK && html.contains("Side by side") && html.contains("accepted"), "{html}");
+    ensure!(html.contains("88%") && html.contains("100%"), "alignment before and after the appeal: {html}");
+    let (status, html) = app.page("lead", "/grader-qa").await?;
+    ensure!(status == StatusCode::OK && html.contains("Weekly audit") && html.contains("below 90%"), "{html}");
+    let (status, html) = app.page("lead", "/reports/grader-qa").await?;
+    ensure!(status == StatusCode::OK && html.contains("Alignment per grader") && html.contains("94%"), "{html}");
+    let (status, _) = app.page("bob", &format!("/grader-qa/audits/{audit_id}")).await?;
+    ensure!(status == StatusCode::NOT_FOUND, "another grader's audit is not found");
     Ok(())
 }
