@@ -505,7 +505,10 @@ fn operations() -> Vec<Operation> {
         op(M::GET, "/api/v1/reports/leaderboard", READERS, none),
         op(M::GET, "/api/v1/targets", READERS, none),
         op(M::POST, "/api/v1/targets", &["admin", "qa_lead"], |_| {
-            Some((json!({"name": "Everyone to 80", "value": 80, "start": "2026-01-01", "due": "2026-12-31"}).to_string(), "application/json"))
+            Some((
+                json!({"name": "Everyone to 80", "value": 80, "start": "2026-01-01", "due": "2026-12-31"}).to_string(),
+                "application/json",
+            ))
         }),
         op(M::GET, "/api/v1/targets/{target}", &["admin", "qa_lead", "vendor_lead_b"], none),
         op(M::PUT, "/api/v1/targets/{target}", &["admin", "qa_lead"], |app| {
