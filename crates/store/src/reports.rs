@@ -65,7 +65,8 @@ impl IqsFilter {
     /// The half-open day range `[from, to)`; without bounds, 1970-01-01 up to tomorrow.
     pub fn days(&self, today: i64) -> (i64, i64) {
         let from = self.from.map(|f| f.div_euclid(DAY_MS)).unwrap_or(0).clamp(0, LAST_DAY);
-        let to = self.to.map(|t| t.saturating_add(DAY_MS - 1).div_euclid(DAY_MS)).unwrap_or(today + 1).clamp(0, LAST_DAY);
+        let to =
+            self.to.map(|t| t.saturating_add(DAY_MS - 1).div_euclid(DAY_MS)).unwrap_or(today + 1).clamp(0, LAST_DAY);
         (from, to)
     }
 }
