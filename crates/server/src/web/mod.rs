@@ -9,6 +9,7 @@
 mod admin;
 mod calibrations;
 mod conversations;
+mod dashboards;
 mod evaluations;
 mod grader_qa;
 mod home;
@@ -83,6 +84,14 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(admin::change_password))
         .route("/reports/iqs", get(reports::iqs))
         .route("/reports/calibration", get(reports::calibration))
+        .route("/reports/trend", get(dashboards::trend))
+        .route("/reports/vendors", get(dashboards::vendors))
+        .route("/reports/csat", get(dashboards::csat))
+        .route("/reports/csat/calibration", post(dashboards::create_session))
+        .route("/reports/self-assessment", get(dashboards::self_assessment))
+        .route("/reports/leaderboard", get(dashboards::leaderboard))
+        .route("/reports/targets", get(dashboards::targets).post(dashboards::create_target))
+        .route("/reports/targets/{id}/delete", post(dashboards::delete_target))
         .route("/queue", get(review_plans::queue))
         .route("/queue/{id}/start", post(review_plans::start))
         .route("/review-plans", get(review_plans::list).post(review_plans::create))

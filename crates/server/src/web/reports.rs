@@ -1,59 +1,108 @@
 //! Reports: the Calibration Performance Report (graders with leniency and trend, hardest
 //! criteria, versions, vendors, sessions; from the same `report_views` function as the API) and
-//! the IQS overview by vendor, team or agent, as a table with its band and an SVG bar
-//! chart, and a link to the same rows as CSV from the JSON API. The same permission and vendor
-//! scope as `GET /api/v1/reports/iqs`.
+//! the IQS overview by any of seven groupings with the report filters, intervals, period change,
+//! an SVG bar chart and the monthly trend, and a link to the same rows as CSV from the JSON API.
+//! The same permission and vendor scope as `GET /api/v1/reports/iqs`. The other QA program
+//! reports are in `dashboards.rs`; `report_tabs` links them all.
 
+use super::dashboards::{Line, choices, filter_form, filter_query, line_chart, read_filters, refusal};
 use super::home::band_class;
 use super::ui::{date, parse_datetime, percent, score, truncate};
 use super::{Nav, PageError, PageResult, layout};
 use crate::AppState;
+use crate::error::ApiError;
 use crate::extract::PageAuth;
+use crate::iqs_views::{self, ReportQuery};
 use axum::extract::{Query, State};
 use maud::{Markup, html};
 use plumbline_domain::access::Permission;
 use plumbline_domain::calibration_report::{GraderLine, TrendPoint};
+use plumbline_domain::reports::Interval;
+use plumbline_domain::scorecard::FieldError;
 use plumbline_store::{IqsFilter, IqsGrouping, IqsRow};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 pub struct IqsQuery {
     group_by: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
 }
 
-pub async fn iqs(State(state): State<AppState>, page: PageAuth, Query(q): Query<IqsQuery>) -> PageResult<Markup> {
+const GROUPINGS: [IqsGrouping; 7] = [
+    IqsGrouping::Agent,
+    IqsGrouping::Team,
+    IqsGrouping::Vendor,
+    IqsGrouping::Channel,
+    IqsGrouping::Scorecard,
+    IqsGrouping::Group,
+    IqsGrouping::Criterion,
+];
+
+/// The IQS overview: one row per agent, team, vendor, channel, scorecard, group or criterion
+/// with its 95% interval, band and (with both dates) the change against the previous period of
+/// the same length; above it the monthly trend of everything selected.
+pub async fn iqs(
+    State(state): State<AppState>,
+    page: PageAuth,
+    Query(r): Query<ReportQuery>,
+    Query(q): Query<IqsQuery>,
+) -> PageResult<Markup> {
     let viewer = &page.viewer;
     if !viewer.may(Permission::ReadReports) {
         return Err(PageError::NotFound);
     }
-    let (grouping, group_name) = match q.group_by.as_deref() {
-        Some("team") => (IqsGrouping::Team, "team"),
-        Some("agent") => (IqsGrouping::Agent, "agent"),
-        _ => (IqsGrouping::Vendor, "vendor"),
-    };
-    let from_text = q.from.clone().unwrap_or_default();
-    let to_text = q.to.clone().unwrap_or_default();
-    let mut errors = Vec::new();
-    let mut when = |label: &str, text: &str| match parse_datetime(text) {
-        Ok(t) => t,
-        Err(reason) => {
-            errors.push(format!("{label}: {reason}"));
-            None
-        }
-    };
-    let filter = IqsFilter { from: when("From", &from_text), to: when("To", &to_text), ..Default::default() };
-    let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
-    let mut rows =
-        state.store.iqs_report(viewer.workspace_id, viewer.vendor_scope(), grouping, &filter, &settings.bands).await?;
-    rows.sort_by(|a, b| b.iqs.partial_cmp(&a.iqs).unwrap_or(std::cmp::Ordering::Equal));
-    let mut csv = format!("/api/v1/reports/iqs?group_by={group_name}&format=csv");
-    for (key, value) in [("from", &from_text), ("to", &to_text)] {
-        if filter_value_ok(value) {
-            csv.push_str(&format!("&{key}={value}"));
-        }
+    let grouping =
+        GROUPINGS.into_iter().find(|g| Some(g.as_str()) == q.group_by.as_deref()).unwrap_or(IqsGrouping::Vendor);
+    let group_name = grouping.as_str();
+    let mut filters = read_filters(r);
+    // The same combinations as GET /api/v1/reports/iqs refuses.
+    if filters.filter.channel.is_some()
+        && matches!(grouping, IqsGrouping::Agent | IqsGrouping::Group | IqsGrouping::Criterion)
+    {
+        filters
+            .errors
+            .push(FieldError::new("channel", "cannot be combined with grouping by agent, group or criterion"));
+        filters.filter.channel = None;
     }
+    if filters.filter.agent_id.is_some() && grouping != IqsGrouping::Agent {
+        filters.errors.push(FieldError::new("agent_id", "can only be combined with grouping by agent"));
+        filters.filter.agent_id = None;
+    }
+    let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
+    let rows = state
+        .store
+        .iqs_report(viewer.workspace_id, viewer.vendor_scope(), grouping, &filters.filter, &settings.bands)
+        .await;
+    let mut rows = match refusal(rows.map_err(ApiError::from))? {
+        Ok(rows) => rows,
+        Err(errors) => {
+            filters.errors.extend(errors);
+            Vec::new()
+        }
+    };
+    rows.sort_by(|a, b| b.iqs.partial_cmp(&a.iqs).unwrap_or(std::cmp::Ordering::Equal));
+    let trend = match refusal(
+        iqs_views::trend(
+            &state,
+            viewer,
+            &IqsFilter { agent_id: None, ..filters.filter.clone() },
+            Interval::Month,
+            None,
+        )
+        .await,
+    )? {
+        Ok(t) => t.series.into_iter().next(),
+        Err(_) => None,
+    };
+    let compared = filters.filter.from.is_some() && filters.filter.to.is_some();
+    let per_answer = matches!(grouping, IqsGrouping::Group | IqsGrouping::Criterion);
+    let csv = format!("/api/v1/reports/iqs?group_by={group_name}&format=csv{}", filter_query(&filters.filter));
+    let choices = choices(&state, &page).await?;
+    let extra = html! {
+        div { label for="group_by" { "Group by" }
+            select id="group_by" name="group_by" {
+                @for g in GROUPINGS { option value=(g.as_str()) selected[g == grouping] { (g.as_str()) } } } }
+    };
+    let bands = [(settings.bands.good, "good"), (settings.bands.excellent, "excellent")];
     Ok(layout(
         &page,
         "IQS overview",
@@ -61,32 +110,43 @@ pub async fn iqs(State(state): State<AppState>, page: PageAuth, Query(q): Query<
         html! {
             h1 { "IQS overview" }
             (report_tabs("iqs"))
-            form method="get" action="/reports/iqs" class="actions" {
-                div { label for="group_by" { "Group by" }
-                    select id="group_by" name="group_by" {
-                        @for g in ["vendor", "team", "agent"] { option value=(g) selected[g == group_name] { (g) } } } }
-                div { label for="from" { "Submitted from" } input type="date" id="from" name="from" value=(from_text); }
-                div { label for="to" { "Submitted before" } input type="date" id="to" name="to" value=(to_text); }
-                div { button type="submit" { "Show" } }
-            }
-            @if !errors.is_empty() { div class="error" role="alert" { ul { @for e in &errors { li { (e) } } } } }
+            (filter_form("/reports/iqs", &filters, &choices, extra))
             section {
                 p class="muted small" {
                     "IQS = 100 × Σ earned / Σ possible over submitted reviews and published calibrated results. Bands: excellent from "
-                    (settings.bands.excellent) ", good from " (settings.bands.good) "."
+                    (settings.bands.excellent) ", good from " (settings.bands.good) ". The 95% interval shows how sure the figure is; "
+                    @if compared { "change: against the previous period of the same length." }
+                    @else { "give both dates to compare with the previous period." }
                 }
+                @if let Some(series) = &trend {
+                    h2 { "Month by month" }
+                    @let line = Line { name: "IQS".into(), colour: "#1f3a5f", points: series.points.iter().map(|p| (p.start.clone(), p.iqs)).collect() };
+                    (line_chart("IQS per month of everything selected", &[line], &bands, 640.0, 220.0))
+                }
+                h2 { "By " (group_name) }
                 @if rows.is_empty() { p class="muted" { "No submitted reviews in this period." } }
                 @else {
                     (iqs_chart(&rows, settings.bands.good, settings.bands.excellent))
-                    table {
-                        thead { tr { th { (group_name) } th class="num" { "Reviews" } th class="num" { "IQS" } th class="num" { "Mean score" } th { "Band" } } }
+                    div class="scroll" { table {
+                        thead { tr {
+                            th { (group_name) } th class="num" { @if per_answer { "Answers" } @else { "Reviews" } }
+                            th class="num" { "IQS" } th { "95% interval" }
+                            @if !per_answer { th class="num" { "Mean score" } }
+                            th { "Band" } th class="num" { "Fail rate" }
+                            @if per_answer { th class="num" { "N/A" } }
+                            @if compared { th class="num" { "Previous" } th class="num" { "Change" } }
+                        } }
                         tbody { @for r in &rows { tr {
                             td { (r.name) } td class="num" { (r.evaluations) }
                             td class={ "num " (r.band.map(band_class).unwrap_or("")) } { (score(r.iqs)) }
-                            td class="num" { (score(r.mean_score)) }
+                            td { @if let Some([low, high]) = r.ci95 { (format!("{low:.1} to {high:.1}")) } @else { span class="muted" { "–" } } }
+                            @if !per_answer { td class="num" { (score(r.mean_score)) } }
                             td class=(r.band.map(band_class).unwrap_or("")) { (r.band.map(band_class).unwrap_or("").trim_start_matches("band-").replace('_', " ")) }
+                            td class="num" { (percent(r.fail_rate)) }
+                            @if per_answer { td class="num" { (r.not_applicable.unwrap_or(0)) } }
+                            @if compared { td class="num" { (score(r.previous_iqs)) } td class="num" { (signed(r.change)) } }
                         } } }
-                    }
+                    } }
                 }
                 p { a href=(csv) { "Download this table as CSV" } }
             }
@@ -302,7 +362,16 @@ pub async fn calibration(
 pub(super) fn report_tabs(current: &str) -> Markup {
     html! {
         nav class="tabs" aria-label="Reports" {
-            @for (key, href, label) in [("calibration", "/reports/calibration", "Calibration performance"), ("iqs", "/reports/iqs", "IQS overview")] {
+            @for (key, href, label) in [
+                ("iqs", "/reports/iqs", "IQS overview"),
+                ("trend", "/reports/trend", "Trend"),
+                ("vendors", "/reports/vendors", "BPO vendors"),
+                ("csat", "/reports/csat", "IQS vs CSAT"),
+                ("self-assessment", "/reports/self-assessment", "Self-assessment"),
+                ("leaderboard", "/reports/leaderboard", "Leaderboard"),
+                ("targets", "/reports/targets", "Targets"),
+                ("calibration", "/reports/calibration", "Calibration performance"),
+            ] {
                 a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
             }
         }

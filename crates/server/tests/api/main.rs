@@ -25,6 +25,7 @@ use tower::ServiceExt;
 mod calibration;
 mod dashboards;
 mod grader_qa;
+mod report_pages;
 mod review_plans;
 mod series;
 
@@ -897,6 +898,14 @@ async fn page_walk(db: &TestDatabase) -> Result<()> {
         "/account",
         "/reports/iqs",
         "/reports/calibration",
+        "/reports/trend",
+        "/reports/trend?interval=week&group_by=vendor",
+        "/reports/vendors",
+        "/reports/csat",
+        "/reports/self-assessment",
+        "/reports/leaderboard",
+        "/reports/targets",
+        "/reports/iqs?group_by=criterion&from=2026-01-01&to=2027-01-01",
         "/queue",
         "/queue?done=1",
         "/review-plans",
