@@ -609,6 +609,9 @@ async fn csat_page(
         html! {
             h1 { "IQS vs CSAT and NPS" }
             (report_tabs("csat"))
+            @if !form_errors.is_empty() {
+                p class="error" role="alert" { "The session was not created: " a href="#from-selected-title" { "see why below" } "." }
+            }
             (filter_form("/reports/csat", &filters, &choices, html! {}))
             @if let Some(report) = &report {
                 section aria-labelledby="correlation" {
@@ -635,11 +638,25 @@ async fn csat_page(
                     }
                     (csv_link(csv("correlations"), "the correlations"))
                 }
+                section aria-labelledby="high" {
+                    h2 id="high" { "High IQS, poor CSAT" }
+                    p class="muted small" { "Review score ≥ " (report.high_score) " and CSAT ≤ " (report.low_csat)
+                        ": the scorecard may miss what customers care about. Newest first, at most " (iqs_views::MISMATCH_LIMIT) "." }
+                    (mismatches(&report.high_iqs_poor_csat, "High IQS, poor CSAT"))
+                    (csv_link(csv("high_iqs_poor_csat"), "this list"))
+                }
+                section aria-labelledby="low" {
+                    h2 id="low" { "Low IQS, happy customer" }
+                    p class="muted small" { "Review score < " (report.low_score) " and CSAT ≥ " (report.high_csat)
+                        ": the scorecard may demand what customers do not value. Newest first, at most " (iqs_views::MISMATCH_LIMIT) "." }
+                    (mismatches(&report.low_iqs_happy_customer, "Low IQS, happy customer"))
+                    (csv_link(csv("low_iqs_happy_customer"), "this list"))
+                }
                 @if may_calibrate {
                     section aria-labelledby="from-selected-title" {
                         h2 id="from-selected-title" { "Calibrate on these conversations" }
-                        p class="muted small" { "Tick conversations in the lists below, choose who scores them, then create a blind session. "
-                            "It uses the active version of the scorecard the reviews used, and you facilitate it." }
+                        p class="muted small" { "Tick conversations in the lists above, choose who scores them, then create a blind session. "
+                            "It uses the active version of the scorecard the reviews used (so filter by one scorecard first), and you facilitate it." }
                         (error_list(form_errors))
                         form method="post" action="/reports/csat/calibration" id="from-selected" {
                             (csrf_field(page))
@@ -658,20 +675,6 @@ async fn csat_page(
                             button type="submit" { "Create a calibration session from selected" }
                         }
                     }
-                }
-                section aria-labelledby="high" {
-                    h2 id="high" { "High IQS, poor CSAT" }
-                    p class="muted small" { "Review score ≥ " (report.high_score) " and CSAT ≤ " (report.low_csat)
-                        ": the scorecard may miss what customers care about. Newest first, at most " (iqs_views::MISMATCH_LIMIT) "." }
-                    (mismatches(&report.high_iqs_poor_csat, "High IQS, poor CSAT"))
-                    (csv_link(csv("high_iqs_poor_csat"), "this list"))
-                }
-                section aria-labelledby="low" {
-                    h2 id="low" { "Low IQS, happy customer" }
-                    p class="muted small" { "Review score < " (report.low_score) " and CSAT ≥ " (report.high_csat)
-                        ": the scorecard may demand what customers do not value. Newest first, at most " (iqs_views::MISMATCH_LIMIT) "." }
-                    (mismatches(&report.low_iqs_happy_customer, "Low IQS, happy customer"))
-                    (csv_link(csv("low_iqs_happy_customer"), "this list"))
                 }
             }
         },
@@ -694,16 +697,19 @@ fn hidden_filters(typed: &ReportQuery) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-/// Active users who grade (everyone but agents), as (id, "name (role)").
+/// Active users who grade (everyone but agents), as (id, "name (role, vendor)").
 async fn grader_choices(state: &AppState, page: &PageAuth) -> PageResult<Vec<(String, String)>> {
-    let users = state
-        .store
-        .list_users(page.viewer.workspace_id, VendorScope::All, &UserFilter { vendor_id: None, role: None })
-        .await?;
+    let ws = page.viewer.workspace_id;
+    let vendors: std::collections::HashMap<_, _> =
+        state.store.list_vendors(ws, VendorScope::All).await?.into_iter().map(|v| (v.id, v.name)).collect();
+    let users = state.store.list_users(ws, VendorScope::All, &UserFilter { vendor_id: None, role: None }).await?;
     Ok(users
         .into_iter()
         .filter(|u| u.active && u.role != Role::Agent)
-        .map(|u| (u.id.to_string(), format!("{} ({})", u.name, u.role)))
+        .map(|u| {
+            let vendor = vendors.get(&u.vendor_id).map(String::as_str).unwrap_or_default();
+            (u.id.to_string(), format!("{} ({}, {vendor})", u.name, u.role))
+        })
         .collect())
 }
 
