@@ -1118,11 +1118,12 @@ impl Store {
                         answers: &calibrated.answers,
                         definition,
                     },
-                    context,
+                    context.clone(),
                 );
                 let mut batch = crate::rollups::RollupBatch::new(workspace);
                 batch.add(&facts);
                 batch.flush(&mut tx).await?;
+                crate::rollups::write_snapshot(&mut tx, id, &context).await?;
             }
         }
         let status = Change::new(

@@ -282,7 +282,12 @@ impl Store {
             Some(a) => org.agent(&mut tx, vendor, team, a, true).await?,
             None => None,
         };
+        let started = now_millis();
         let (id, created) = upsert(&mut tx, workspace, vendor, team, agent, record).await?;
+        if !created {
+            // Reports follow a late CSAT or a corrected channel of a reviewed conversation.
+            crate::rollups::refresh_outcomes(&mut tx, workspace, started).await?;
+        }
         tx.commit().await?;
         Ok((self.get_conversation(workspace, VendorScope::All, id).await?, created))
     }
@@ -296,6 +301,7 @@ impl Store {
         rows: &mut tokio::sync::mpsc::Receiver<ImportItem>,
     ) -> std::result::Result<ImportSummary, ImportError> {
         let mut tx = self.write().await?;
+        let started = now_millis();
         let mut org = OrgResolver::load(&mut tx, workspace).await?;
         let mut summary = ImportSummary::default();
         let mut problems = Vec::new();
@@ -351,6 +357,11 @@ impl Store {
         if total_problems > 0 {
             tx.rollback().await.map_err(StoreError::from)?;
             return Err(ImportError::BadRows { problems, total: total_problems });
+        }
+        if summary.updated > 0 {
+            // Reports follow late CSATs and corrected channels of reviewed conversations, in the
+            // same transaction as the import.
+            crate::rollups::refresh_outcomes(&mut tx, workspace, started).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         summary.agents_created = org.summary_agents;

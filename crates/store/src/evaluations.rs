@@ -410,11 +410,12 @@ impl Store {
                     answers: &current.answers,
                     definition: &version.definition,
                 },
-                context,
+                context.clone(),
             );
             let mut batch = crate::rollups::RollupBatch::new(workspace);
             batch.add(&facts);
             batch.flush(&mut tx).await?;
+            crate::rollups::write_snapshot(&mut tx, id, &context).await?;
         }
         if current.kind == EvaluationKind::Audit {
             let submitted = Evaluation { answers: current.answers.clone(), ..current.clone() };

@@ -126,6 +126,18 @@ impl OutcomeSums {
         s
     }
 
+    fn negated(&self) -> OutcomeSums {
+        let pair = |p: &PairSums| PairSums { n: -p.n, x: -p.x, y: -p.y, xx: -p.xx, yy: -p.yy, xy: -p.xy };
+        OutcomeSums {
+            fcr_n: -self.fcr_n,
+            fcr_yes: -self.fcr_yes,
+            handle_n: -self.handle_n,
+            handle_sum: -self.handle_sum,
+            csat: pair(&self.csat),
+            nps: pair(&self.nps),
+        }
+    }
+
     pub fn add(&mut self, o: &OutcomeSums) {
         self.fcr_n += o.fcr_n;
         self.fcr_yes += o.fcr_yes;
@@ -134,6 +146,120 @@ impl OutcomeSums {
         self.csat.add(&o.csat);
         self.nps.add(&o.nps);
     }
+}
+
+fn negated(s: &ScoreSums) -> ScoreSums {
+    ScoreSums {
+        evaluations: -s.evaluations,
+        scored: -s.scored,
+        earned: -s.earned,
+        possible: -s.possible,
+        earned_sq: -s.earned_sq,
+        possible_sq: -s.possible_sq,
+        earned_possible: -s.earned_possible,
+        score_sum: -s.score_sum,
+        score_sq: -s.score_sq,
+        critical_failed: -s.critical_failed,
+    }
+}
+
+/// Records on the evaluation what its conversation contributed to the rollups (see migration
+/// 0007), so a later re-import can take exactly that back out.
+pub(crate) async fn write_snapshot(
+    conn: &mut AnyConnection,
+    evaluation: EvaluationId,
+    c: &EvaluationContext,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE evaluations SET rollup_snapshot = 1, rollup_channel = $1, rollup_csat = $2, rollup_nps = $3,
+             rollup_fcr = $4, rollup_handle = $5
+         WHERE id = $6",
+    )
+    .bind(&c.channel)
+    .bind(c.metrics.csat)
+    .bind(c.metrics.nps)
+    .bind(c.metrics.fcr.map(i64::from))
+    .bind(c.metrics.handle_time_seconds)
+    .bind(evaluation.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// After conversations were re-imported (updated at or after `since`), moves the rollup
+/// contributions of their counted evaluations from the outcomes recorded at the time to the
+/// conversations' current ones (a late CSAT, a corrected channel), in the caller's transaction.
+/// Returns how many evaluations moved.
+pub(crate) async fn refresh_outcomes(conn: &mut AnyConnection, workspace: WorkspaceId, since: Millis) -> Result<u64> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT e.id, e.vendor_id, e.team_id, e.agent_id, e.score, e.earned, e.possible, e.critical_failed,
+                e.submitted_at, e.rollup_snapshot, e.rollup_channel, e.rollup_csat, e.rollup_nps, e.rollup_fcr,
+                e.rollup_handle, c.channel, c.csat, c.nps, c.fcr, c.handle_time_seconds,
+                u.vendor_id AS grader_vendor, gv.is_internal AS grader_internal, sv.scorecard_id
+         FROM conversations c
+         JOIN evaluations e ON e.conversation_id = c.id
+         JOIN users u ON u.id = e.reviewer_id
+         JOIN vendors gv ON gv.id = u.vendor_id
+         JOIN scorecard_versions sv ON sv.id = e.scorecard_version_id
+         WHERE c.workspace_id = $1 AND c.updated_at >= $2 AND {COUNTED}"
+    )))
+    .bind(workspace.to_string())
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut batch = RollupBatch::new(workspace);
+    let mut moved = Vec::new();
+    for row in &rows {
+        let current = context_of(row)?;
+        if sql::opt_int(row, "rollup_snapshot")?.is_none() {
+            tracing::warn!(evaluation = %sql::text(row, "id")?, "an evaluation without its rollup snapshot; rebuild the rollups");
+            continue;
+        }
+        let before = EvaluationContext {
+            channel: sql::opt_text(row, "rollup_channel")?.unwrap_or_default(),
+            metrics: ConversationMetrics {
+                csat: sql::opt_int(row, "rollup_csat")?,
+                nps: sql::opt_int(row, "rollup_nps")?,
+                fcr: sql::opt_int(row, "rollup_fcr")?.map(|v| v != 0),
+                handle_time_seconds: sql::opt_int(row, "rollup_handle")?,
+            },
+            ..current.clone()
+        };
+        if before.channel == current.channel && before.metrics == current.metrics {
+            continue;
+        }
+        let score = EvaluationScore {
+            score: sql::opt_float(row, "score")?,
+            earned: sql::opt_float(row, "earned")?.unwrap_or(0.0),
+            possible: sql::opt_float(row, "possible")?.unwrap_or(0.0),
+            critical_failed: sql::opt_int(row, "critical_failed")?.unwrap_or(0) != 0,
+            critical_failures: Vec::new(),
+        };
+        let empty = ScorecardDefinition { groups: Vec::new(), criteria: Vec::new() };
+        let facts = |context: EvaluationContext| -> Result<EvaluationFacts> {
+            Ok(EvaluationFacts::new(
+                Counted {
+                    workspace_id: workspace,
+                    submitted_at: sql::opt_int(row, "submitted_at")?.unwrap_or(0),
+                    vendor_id: sql::text(row, "vendor_id")?,
+                    team_id: sql::opt_text(row, "team_id")?,
+                    agent_id: sql::opt_text(row, "agent_id")?,
+                    score: &score,
+                    answers: &[],
+                    definition: &empty,
+                },
+                context,
+            ))
+        };
+        batch.remove(&facts(before)?);
+        batch.add(&facts(current.clone())?);
+        moved.push((sql::id::<EvaluationId>(row, "id")?, current));
+    }
+    batch.flush(&mut *conn).await?;
+    for (id, context) in &moved {
+        write_snapshot(&mut *conn, *id, context).await?;
+    }
+    Ok(moved.len() as u64)
 }
 
 /// Per-criterion sums.
@@ -189,8 +315,24 @@ impl RollupBatch {
     }
 
     pub fn add(&mut self, f: &EvaluationFacts) {
+        self.add_signed(f, false);
+    }
+
+    /// Takes an evaluation's earlier contribution back out (a re-import changed its
+    /// conversation's outcomes).
+    pub fn remove(&mut self, f: &EvaluationFacts) {
+        self.add_signed(f, true);
+    }
+
+    fn add_signed(&mut self, f: &EvaluationFacts, negative: bool) {
         debug_assert_eq!(f.workspace_id, self.workspace_id);
-        let outcomes = OutcomeSums::of(f.score, &f.metrics);
+        let mut outcomes = OutcomeSums::of(f.score, &f.metrics);
+        let mut sums = f.sums;
+        if negative {
+            outcomes = outcomes.negated();
+            sums = negated(&sums);
+        }
+        let f = &EvaluationFacts { sums, ..f.clone() };
         for (grain, period) in [(Grain::Day as i64, f.day), (Grain::Month as i64, month_start(f.day))] {
             let key =
                 (grain, period, f.vendor_id.clone(), f.team_id.clone(), f.agent_id.clone(), f.scorecard_id.clone());
@@ -209,6 +351,10 @@ impl RollupBatch {
             let entry = self.segment.entry(key).or_default();
             entry.0.add(&f.sums);
             entry.1.add(&outcomes);
+            if negative {
+                // Criterion sums do not depend on the conversation's outcomes.
+                continue;
+            }
             for (criterion, weight, fraction, failed) in &f.criteria {
                 let key =
                     (grain, period, f.vendor_id.clone(), f.team_id.clone(), f.scorecard_id.clone(), criterion.clone());
@@ -558,6 +704,20 @@ impl Store {
             }
         }
         batch.flush(&mut tx).await?;
+        // What each counted evaluation contributed, for later re-imports (migration 0007).
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE evaluations SET rollup_snapshot = 1,
+                 rollup_channel = (SELECT c.channel FROM conversations c WHERE c.id = evaluations.conversation_id),
+                 rollup_csat = (SELECT c.csat FROM conversations c WHERE c.id = evaluations.conversation_id),
+                 rollup_nps = (SELECT c.nps FROM conversations c WHERE c.id = evaluations.conversation_id),
+                 rollup_fcr = (SELECT c.fcr FROM conversations c WHERE c.id = evaluations.conversation_id),
+                 rollup_handle = (SELECT c.handle_time_seconds FROM conversations c WHERE c.id = evaluations.conversation_id)
+             WHERE workspace_id = $1 AND {}",
+            COUNTED.replace("e.", "")
+        )))
+        .bind(&ws)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO rollup_state (workspace_id, built_at) VALUES ($1, $2)")
             .bind(&ws)
             .bind(now_millis())
