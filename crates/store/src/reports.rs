@@ -101,12 +101,12 @@ impl Rollup {
         }
     }
 
-    fn sums(self) -> &'static str {
-        match self {
-            Rollup::Agent => AGENT_SUMS,
-            Rollup::Segment => SEGMENT_SUMS,
-            Rollup::Criterion => CRITERION_SUMS,
-        }
+    fn sums(self) -> String {
+        cast_sums(match self {
+            Rollup::Agent => crate::rollups::AGENT_VALUES,
+            Rollup::Segment => crate::rollups::SEGMENT_VALUES,
+            Rollup::Criterion => crate::rollups::CRITERION_VALUES,
+        })
     }
 
     /// The rollup that can group by `grouping` (Group reads criteria and adds them up).
@@ -122,56 +122,11 @@ impl Rollup {
     }
 }
 
-macro_rules! cast_sums {
-    ($($c:literal),*) => { concat!($("CAST(SUM(", $c, ") AS DOUBLE PRECISION) AS ", $c, ", ",)* "1 AS one") };
+/// `CAST(SUM(c) AS DOUBLE PRECISION) AS c, ...`: PostgreSQL sums BIGINT into NUMERIC, which the
+/// `Any` driver cannot read.
+fn cast_sums(columns: &[&str]) -> String {
+    columns.iter().map(|c| format!("CAST(SUM({c}) AS DOUBLE PRECISION) AS {c}")).collect::<Vec<_>>().join(", ")
 }
-const AGENT_SUMS: &str = cast_sums!(
-    "evaluations",
-    "scored",
-    "earned",
-    "possible",
-    "earned_sq",
-    "possible_sq",
-    "earned_possible",
-    "score_sum",
-    "score_sq",
-    "critical_failed",
-    "fcr_n",
-    "fcr_yes",
-    "handle_n",
-    "handle_sum",
-    "csat_n",
-    "csat_sum"
-);
-const SEGMENT_SUMS: &str = cast_sums!(
-    "evaluations",
-    "scored",
-    "earned",
-    "possible",
-    "earned_sq",
-    "possible_sq",
-    "earned_possible",
-    "score_sum",
-    "score_sq",
-    "critical_failed",
-    "fcr_n",
-    "fcr_yes",
-    "handle_n",
-    "handle_sum",
-    "csat_n",
-    "csat_x",
-    "csat_y",
-    "csat_xx",
-    "csat_yy",
-    "csat_xy",
-    "nps_n",
-    "nps_x",
-    "nps_y",
-    "nps_xx",
-    "nps_yy",
-    "nps_xy"
-);
-const CRITERION_SUMS: &str = cast_sums!("answered", "not_applicable", "failed", "earned", "possible");
 
 /// One group of summed rollup rows.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -228,13 +228,7 @@ pub(crate) async fn refresh_outcomes(conn: &mut AnyConnection, workspace: Worksp
         if before.channel == current.channel && before.metrics == current.metrics {
             continue;
         }
-        let score = EvaluationScore {
-            score: sql::opt_float(row, "score")?,
-            earned: sql::opt_float(row, "earned")?.unwrap_or(0.0),
-            possible: sql::opt_float(row, "possible")?.unwrap_or(0.0),
-            critical_failed: sql::opt_int(row, "critical_failed")?.unwrap_or(0) != 0,
-            critical_failures: Vec::new(),
-        };
+        let score = score_of(row)?;
         let empty = ScorecardDefinition { groups: Vec::new(), criteria: Vec::new() };
         let facts = |context: EvaluationContext| -> Result<EvaluationFacts> {
             Ok(EvaluationFacts::new(
@@ -478,7 +472,7 @@ const SEGMENT_KEY: &[&str] =
 const CRITERION_KEY: &[&str] =
     &["workspace_id", "grain", "period", "vendor_id", "team_id", "scorecard_id", "criterion_id"];
 
-const AGENT_VALUES: &[&str] = &[
+pub(crate) const AGENT_VALUES: &[&str] = &[
     "evaluations",
     "scored",
     "earned",
@@ -496,7 +490,7 @@ const AGENT_VALUES: &[&str] = &[
     "csat_n",
     "csat_sum",
 ];
-const SEGMENT_VALUES: &[&str] = &[
+pub(crate) const SEGMENT_VALUES: &[&str] = &[
     "evaluations",
     "scored",
     "earned",
@@ -524,7 +518,7 @@ const SEGMENT_VALUES: &[&str] = &[
     "nps_yy",
     "nps_xy",
 ];
-const CRITERION_VALUES: &[&str] = &["answered", "not_applicable", "failed", "earned", "possible"];
+pub(crate) const CRITERION_VALUES: &[&str] = &["answered", "not_applicable", "failed", "earned", "possible"];
 
 fn push_score(row: &mut Vec<Value>, s: &ScoreSums) {
     row.extend([
@@ -676,13 +670,7 @@ impl Store {
                             })?;
                     definitions.insert(version.clone(), definition);
                 }
-                let score = EvaluationScore {
-                    score: sql::opt_float(row, "score")?,
-                    earned: sql::opt_float(row, "earned")?.unwrap_or(0.0),
-                    possible: sql::opt_float(row, "possible")?.unwrap_or(0.0),
-                    critical_failed: sql::opt_int(row, "critical_failed")?.unwrap_or(0) != 0,
-                    critical_failures: Vec::new(),
-                };
+                let score = score_of(row)?;
                 let facts = EvaluationFacts::new(
                     Counted {
                         workspace_id: workspace,
@@ -741,6 +729,17 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A stored evaluation's score, as the rollups count it.
+fn score_of(row: &sqlx::any::AnyRow) -> Result<EvaluationScore> {
+    Ok(EvaluationScore {
+        score: sql::opt_float(row, "score")?,
+        earned: sql::opt_float(row, "earned")?.unwrap_or(0.0),
+        possible: sql::opt_float(row, "possible")?.unwrap_or(0.0),
+        critical_failed: sql::opt_int(row, "critical_failed")?.unwrap_or(0) != 0,
+        critical_failures: Vec::new(),
+    })
 }
 
 fn context_of(row: &sqlx::any::AnyRow) -> Result<EvaluationContext> {
