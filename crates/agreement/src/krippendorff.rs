@@ -108,58 +108,103 @@ pub fn krippendorff_alpha_with(data: &Ratings, level: Level, bootstrap: Bootstra
 }
 
 /// Bootstrap over pairable units. A resample is a vector of multiplicities `w_u` (how often
-/// unit `u` was drawn); observed disagreement and margins are then weighted sums over units,
-/// computed as dot products over per-category columns, which streams memory instead of
-/// chasing random units.
+/// unit `u` was drawn); observed disagreement is the dot product of `w` with the units'
+/// disagreements (always in unit order, so a seed gives the same interval bit for bit), and the
+/// margins are `Σ_u w_u n_uc`.
+///
+/// Margins are sums of whole numbers, exact in any order, so with few categories they are
+/// added up while drawing, from one small row of counts per unit: that replaces a pass over
+/// every unit per category with a few integer adds per draw.
 struct Resampler<'a> {
     units: usize,
     unit_disagreement: &'a [f64],
-    /// `columns[c][u]`: count of category `c` in pairable unit `u` (dense; for few categories).
-    columns: Vec<Vec<f64>>,
-    /// Sparse fallback for many categories.
-    sparse: Option<(&'a CategoryCounts, &'a [usize])>,
+    margins: MarginSource<'a>,
 }
+
+/// Where a resample's margins come from.
+enum MarginSource<'a> {
+    /// `rows[u][c]`: count of category `c` in pairable unit `u` (at most [`ROW_WIDTH`]
+    /// categories, at most 65,535 ratings per unit, and few enough units that a margin fits
+    /// in `u32`). Sixteen bytes a unit keep the rows in cache while draws hop between
+    /// them.
+    Rows(Vec<[u16; ROW_WIDTH]>),
+    /// `columns[c][u]`: the same counts, one column per category, for up to
+    /// [`Resampler::DENSE_LIMIT`] categories.
+    Columns(Vec<Vec<f64>>),
+    /// Many categories: walk each drawn unit's sparse counts.
+    Sparse(&'a CategoryCounts, &'a [usize]),
+}
+
+/// Categories per row of [`MarginSource::Rows`] (one SSE register of `u16`).
+const ROW_WIDTH: usize = 8;
 
 impl<'a> Resampler<'a> {
     const DENSE_LIMIT: usize = 32;
 
     fn new(counts: &'a CategoryCounts, pairable: &'a [usize], unit_disagreement: &'a [f64], q: usize) -> Self {
-        if q > Self::DENSE_LIMIT {
-            return Resampler {
-                units: pairable.len(),
-                unit_disagreement,
-                columns: Vec::new(),
-                sparse: Some((counts, pairable)),
-            };
-        }
-        let mut columns = vec![vec![0.0; pairable.len()]; q];
-        for (position, unit) in pairable.iter().enumerate() {
-            for (category, count) in counts.unit(*unit) {
-                columns[*category][position] = *count;
+        // A resample's margin is at most units x the most ratings any unit has.
+        let largest_unit = pairable.iter().map(|unit| counts.totals[*unit]).fold(0.0, f64::max);
+        let fits = largest_unit <= f64::from(u16::MAX) && pairable.len() as f64 * largest_unit < f64::from(u32::MAX);
+        let margins = if q <= ROW_WIDTH && fits {
+            let rows = pairable
+                .iter()
+                .map(|unit| {
+                    let mut row = [0u16; ROW_WIDTH];
+                    for (category, count) in counts.unit(*unit) {
+                        row[*category] = *count as u16;
+                    }
+                    row
+                })
+                .collect();
+            MarginSource::Rows(rows)
+        } else if q <= Self::DENSE_LIMIT {
+            let mut columns = vec![vec![0.0; pairable.len()]; q];
+            for (position, unit) in pairable.iter().enumerate() {
+                for (category, count) in counts.unit(*unit) {
+                    columns[*category][position] = *count;
+                }
             }
-        }
-        Resampler { units: pairable.len(), unit_disagreement, columns, sparse: None }
+            MarginSource::Columns(columns)
+        } else {
+            MarginSource::Sparse(counts, pairable)
+        };
+        Resampler { units: pairable.len(), unit_disagreement, margins }
     }
 
     fn run(&self, metric: &Metric, seeds: &[u64]) -> Vec<Option<f64>> {
         let mut weights = vec![0.0; self.units];
-        let mut margins = vec![0.0; self.columns.len().max(metric.margins.len())];
+        let mut margins = vec![0.0; metric.margins.len()];
         seeds
             .iter()
             .map(|seed| {
                 weights.iter_mut().for_each(|w| *w = 0.0);
                 let mut rng = SplitMix64::new(*seed);
-                for _ in 0..self.units {
-                    weights[rng.below(self.units)] += 1.0;
-                }
-                let observed = dot(&weights, self.unit_disagreement);
-                match self.sparse {
-                    None => {
-                        for (margin, column) in margins.iter_mut().zip(&self.columns) {
+                match &self.margins {
+                    MarginSource::Rows(rows) => {
+                        let mut drawn = [0u32; ROW_WIDTH];
+                        for _ in 0..self.units {
+                            let unit = rng.below(self.units);
+                            weights[unit] += 1.0;
+                            for (margin, count) in drawn.iter_mut().zip(&rows[unit]) {
+                                *margin += u32::from(*count);
+                            }
+                        }
+                        for (margin, count) in margins.iter_mut().zip(drawn) {
+                            *margin = f64::from(count);
+                        }
+                    }
+                    MarginSource::Columns(columns) => {
+                        for _ in 0..self.units {
+                            weights[rng.below(self.units)] += 1.0;
+                        }
+                        for (margin, column) in margins.iter_mut().zip(columns) {
                             *margin = dot(&weights, column);
                         }
                     }
-                    Some((counts, pairable)) => {
+                    MarginSource::Sparse(counts, pairable) => {
+                        for _ in 0..self.units {
+                            weights[rng.below(self.units)] += 1.0;
+                        }
                         margins.iter_mut().for_each(|m| *m = 0.0);
                         for (position, unit) in pairable.iter().enumerate() {
                             if weights[position] > 0.0 {
@@ -170,6 +215,7 @@ impl<'a> Resampler<'a> {
                         }
                     }
                 }
+                let observed = dot(&weights, self.unit_disagreement);
                 alpha_from(metric, observed, &margins)
             })
             .collect()
@@ -214,6 +260,9 @@ struct Metric<'a> {
     margins: Vec<f64>,
     /// Centre used by the interval closed forms to avoid cancellation.
     centre: f64,
+    /// `δ²` of every pair, row-major, when there are few categories (empty otherwise): the
+    /// per-unit sums then look it up instead of recomputing the metric.
+    table: Vec<f64>,
 }
 
 impl<'a> Metric<'a> {
@@ -227,11 +276,25 @@ impl<'a> Metric<'a> {
         }
         let centre =
             if running > 0.0 { values.iter().zip(margins).map(|(v, n)| v * n).sum::<f64>() / running } else { 0.0 };
-        Metric { level, values, cumulative, margins: margins.to_vec(), centre }
+        let mut metric = Metric { level, values, cumulative, margins: margins.to_vec(), centre, table: Vec::new() };
+        let q = values.len();
+        if q <= Self::TABLE_LIMIT {
+            metric.table = (0..q * q).map(|index| metric.compute_delta_squared(index / q, index % q)).collect();
+        }
+        metric
     }
 
+    /// Most categories for which `δ²` is tabulated (a 64 x 64 table is 32 KiB).
+    const TABLE_LIMIT: usize = 64;
+
     /// `δ²(c, k)` for category indices `c`, `k`.
+    #[inline(always)]
     fn delta_squared(&self, c: usize, k: usize) -> f64 {
+        if self.table.is_empty() { self.compute_delta_squared(c, k) } else { self.table[c * self.values.len() + k] }
+    }
+
+    #[inline(never)]
+    fn compute_delta_squared(&self, c: usize, k: usize) -> f64 {
         if c == k {
             return 0.0;
         }
@@ -312,6 +375,63 @@ impl<'a> Metric<'a> {
                 }
                 2.0 * sum
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Margins added up while drawing (rows of counts) equal the per-category dot products
+    /// they replaced, so every resample's alpha is the same bit for bit.
+    #[test]
+    fn margins_from_rows_equal_margins_from_columns() {
+        let rows: Vec<Vec<Option<f64>>> = (0..40u32)
+            .map(|unit| {
+                (0..5u32)
+                    .map(|rater| ((unit + rater) % 7 != 0).then(|| f64::from((unit * 3 + rater * rater) % 5)))
+                    .collect()
+            })
+            .collect();
+        let data = Ratings::from_unit_rows(&rows).unwrap();
+        let counts = CategoryCounts::build(&data, None);
+        let pairable: Vec<usize> = (0..counts.units()).filter(|unit| counts.totals[*unit] >= 2.0).collect();
+        let q = counts.categories.len();
+        let mut margins = vec![0.0; q];
+        for unit in &pairable {
+            for (category, count) in counts.unit(*unit) {
+                margins[*category] += count;
+            }
+        }
+        let seeds: Vec<u64> = (0..50).collect();
+        for level in [Level::Nominal, Level::Ordinal, Level::Interval, Level::Ratio] {
+            let metric = Metric::new(level, &counts.categories, &margins);
+            let unit_disagreement: Vec<f64> = pairable
+                .iter()
+                .map(|unit| metric.unit_disagreement(counts.unit(*unit), counts.totals[*unit]))
+                .collect();
+            let by_rows = Resampler::new(&counts, &pairable, &unit_disagreement, q);
+            assert!(matches!(by_rows.margins, MarginSource::Rows(_)));
+            let mut columns = vec![vec![0.0; pairable.len()]; q];
+            for (position, unit) in pairable.iter().enumerate() {
+                for (category, count) in counts.unit(*unit) {
+                    columns[*category][position] = *count;
+                }
+            }
+            let by_columns = Resampler {
+                units: pairable.len(),
+                unit_disagreement: &unit_disagreement,
+                margins: MarginSource::Columns(columns),
+            };
+            let by_sparse = Resampler {
+                units: pairable.len(),
+                unit_disagreement: &unit_disagreement,
+                margins: MarginSource::Sparse(&counts, &pairable),
+            };
+            let expected = by_columns.run(&metric, &seeds);
+            assert_eq!(by_rows.run(&metric, &seeds), expected, "{level}");
+            assert_eq!(by_sparse.run(&metric, &seeds), expected, "{level}");
         }
     }
 }
