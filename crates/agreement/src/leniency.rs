@@ -10,6 +10,9 @@
 //! error of `θ` comes from the residual variance and the generalised inverse of the reduced
 //! system; the interval uses Student t on the residual degrees of freedom. Each connected
 //! group of graders and conversations (linked by shared conversations) is fitted separately.
+//! A grader who shares no conversation with another grader (audits: one grader and the
+//! benchmark per conversation) cannot be adjusted; they get the unadjusted mean with its t
+//! interval, marked `difficulty_adjusted: false`.
 
 use std::collections::BTreeMap;
 
@@ -44,8 +47,14 @@ pub struct GraderLeniency<G> {
     pub mean_deviation: f64,
     /// t interval of the unadjusted mean from the grader's own spread (needs 2 observations).
     pub mean_ci95: Option<(f64, f64)>,
-    /// Deviation adjusted for conversation difficulty (`θ_grader`).
+    /// Deviation adjusted for conversation difficulty (`θ_grader`); the unadjusted mean when
+    /// `difficulty_adjusted` is false.
     pub adjusted_deviation: f64,
+    /// False when no conversation of this grader was graded by anyone else (as in audits,
+    /// where each conversation has one grader and the benchmark): difficulty cannot then be
+    /// told apart from leniency, so `adjusted_deviation`, `ci95` and `verdict` fall back to the
+    /// unadjusted mean and its t interval.
+    pub difficulty_adjusted: bool,
     /// Standard error of the adjusted deviation; `None` without residual degrees of freedom.
     pub standard_error: Option<f64>,
     /// 95% interval of the adjusted deviation.
@@ -83,10 +92,13 @@ struct Fit {
     count: Vec<usize>,
     conversations: Vec<usize>,
     mean: Vec<f64>,
+    mean_se: Vec<Option<f64>>,
     mean_ci: Vec<Option<(f64, f64)>>,
     theta: Vec<f64>,
     /// `Var(θ_g) / σ²`.
     variance_factor: Vec<f64>,
+    /// The grader shares no conversation with another grader.
+    alone: Vec<bool>,
     residual_variance: Option<f64>,
     residual_df: usize,
 }
@@ -111,12 +123,19 @@ impl Fit {
             cell.1 += y;
         }
         let mean: Vec<f64> = (0..graders).map(|g| sum[g] / count[g] as f64).collect();
-        let mean_ci = (0..graders)
+        let mean_se: Vec<Option<f64>> = (0..graders)
             .map(|g| {
                 let n = count[g] as f64;
                 (count[g] >= 2).then(|| {
                     let variance = ((sum_squares[g] - n * mean[g] * mean[g]) / (n - 1.0)).max(0.0);
-                    let half = t_quantile(0.975, n - 1.0) * (variance / n).sqrt();
+                    (variance / n).sqrt()
+                })
+            })
+            .collect();
+        let mean_ci = (0..graders)
+            .map(|g| {
+                mean_se[g].map(|se| {
+                    let half = t_quantile(0.975, count[g] as f64 - 1.0) * se;
                     (mean[g] - half, mean[g] + half)
                 })
             })
@@ -133,11 +152,15 @@ impl Fit {
 
         let components = connected_components(graders, &cells);
         let mut theta = vec![0.0; graders];
+        let mut alone = vec![false; graders];
         let mut variance_factor = vec![0.0; graders];
         let mut parameters = 0usize;
         let mut alpha_all = vec![0.0; graders];
         let mut beta = vec![0.0; conversations];
         for (members, component_conversations) in &components {
+            if let [only] = members.as_slice() {
+                alone[*only] = true;
+            }
             parameters += members.len() + component_conversations.len() - 1;
             let local: BTreeMap<usize, usize> = members.iter().enumerate().map(|(i, g)| (*g, i)).collect();
             let m = members.len();
@@ -200,20 +223,30 @@ impl Fit {
             count,
             conversations: conversations_per_grader,
             mean,
+            mean_se,
             mean_ci,
             theta,
             variance_factor,
+            alone,
             residual_variance,
             residual_df,
         }
     }
 
     fn grader<G>(&self, grader: G, g: usize) -> GraderLeniency<G> {
-        let standard_error = self.residual_variance.map(|sigma2| (sigma2 * self.variance_factor[g]).sqrt());
-        let ci95 = standard_error.map(|se| {
-            let half = t_quantile(0.975, self.residual_df as f64) * se;
-            (self.theta[g] - half, self.theta[g] + half)
-        });
+        // Alone, the conversation effects absorb all between-conversation variation and leave
+        // only repeat observations within a conversation (or nothing) for the error: the
+        // grader's own spread around their mean is the honest measure.
+        let (adjusted_deviation, standard_error, ci95) = if self.alone[g] {
+            (self.mean[g], self.mean_se[g], self.mean_ci[g])
+        } else {
+            let standard_error = self.residual_variance.map(|sigma2| (sigma2 * self.variance_factor[g]).sqrt());
+            let ci95 = standard_error.map(|se| {
+                let half = t_quantile(0.975, self.residual_df as f64) * se;
+                (self.theta[g] - half, self.theta[g] + half)
+            });
+            (self.theta[g], standard_error, ci95)
+        };
         let verdict = match ci95 {
             _ if self.count[g] < MIN_LENIENCY_OBSERVATIONS => LeniencyVerdict::NotEnoughData,
             None => LeniencyVerdict::NotEnoughData,
@@ -227,7 +260,8 @@ impl Fit {
             conversations: self.conversations[g],
             mean_deviation: self.mean[g],
             mean_ci95: self.mean_ci[g],
-            adjusted_deviation: self.theta[g],
+            adjusted_deviation,
+            difficulty_adjusted: !self.alone[g],
             standard_error,
             ci95,
             verdict,
@@ -412,5 +446,34 @@ mod tests {
         assert!(amy.mean_deviation > -1.1);
         // Adjusted, Zed and Amy sit at the team's level.
         assert!((zed.adjusted_deviation - amy.adjusted_deviation).abs() < 0.1, "{zed:?}");
+    }
+
+    #[test]
+    fn graders_who_share_no_conversation_get_their_mean_and_a_verdict() {
+        // Audits: every conversation has one grader (deviation from the benchmark's score).
+        let mut observations = Vec::new();
+        for c in 0..6 {
+            observations.push(("lenient", format!("l{c}"), 4.0 + [0.5, -0.5, 1.0, -1.0, 0.0, 0.25][c]));
+            observations.push(("fair", format!("f{c}"), [0.5, -0.5, 1.0, -1.0, 0.0, 0.25][c]));
+        }
+        observations.push(("new", "n0".to_string(), -3.0));
+        let result = leniency(&observations);
+        let lenient = result.iter().find(|row| row.grader == "lenient").unwrap();
+        assert!(!lenient.difficulty_adjusted);
+        assert!((lenient.adjusted_deviation - lenient.mean_deviation).abs() < 1e-12);
+        assert_eq!(lenient.ci95, lenient.mean_ci95);
+        assert_eq!(lenient.verdict, LeniencyVerdict::Lenient);
+        let fair = result.iter().find(|row| row.grader == "fair").unwrap();
+        assert_eq!(fair.verdict, LeniencyVerdict::InLine);
+        assert!(fair.standard_error.unwrap() > 0.0);
+        let new = result.iter().find(|row| row.grader == "new").unwrap();
+        assert_eq!(new.verdict, LeniencyVerdict::NotEnoughData);
+    }
+
+    #[test]
+    fn graders_who_share_conversations_stay_adjusted() {
+        let observations =
+            vec![("a", 1, 1.0), ("b", 1, 0.0), ("a", 2, 2.0), ("b", 2, 1.5), ("a", 3, 0.5), ("b", 3, 0.0)];
+        assert!(leniency(&observations).iter().all(|row| row.difficulty_adjusted));
     }
 }
