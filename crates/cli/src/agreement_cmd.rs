@@ -121,80 +121,209 @@ pub fn run(args: AgreementArgs) -> ExitCode {
 }
 
 fn read_ratings(path: &Path, categories: Option<&[f64]>) -> Result<RatingsFile, FileError> {
-    let error = |line: Option<u64>, column: Option<usize>, message: String| FileError {
+    let bytes = std::fs::read(path).map_err(|e| FileError {
         path: path.to_path_buf(),
-        line,
-        column,
-        message,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| error(None, None, format!("cannot open: {e}")))?;
+        line: None,
+        column: None,
+        message: format!("cannot open: {e}"),
+    })?;
+    let mut sink = RatingsSink { path, categories, raters: Vec::new(), width: 0, cells: Vec::new(), units: 0 };
+    match plain_text(&bytes) {
+        Some(text) => parse_plain(text, &mut sink)?,
+        None => parse_with_quoting(&bytes, &mut sink)?,
+    }
+    sink.finish()
+}
+
+/// The file as text when it can be read by splitting lines and commas: valid UTF-8 with no
+/// quote character and no carriage return except before a line feed. That is what
+/// spreadsheets export for a grid of numbers. Anything else goes through the `csv` crate.
+fn plain_text(bytes: &[u8]) -> Option<&str> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    // Chunked so the scan vectorises; files are mostly digits and commas.
+    let special = bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |seen, b| seen | (*b == b'"') | (*b == b'\r')));
+    if special {
+        let lone_carriage_return =
+            bytes.iter().enumerate().any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if bytes.contains(&b'"') || lone_carriage_return {
+            return None;
+        }
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Lines and commas, no per-cell allocation. Matches the `csv` crate on such input: empty lines
+/// are skipped, the first other line is the header, fields are trimmed.
+fn parse_plain(text: &str, sink: &mut RatingsSink<'_>) -> Result<(), FileError> {
+    let mut fields: Vec<&str> = Vec::new();
+    let mut header_seen = false;
+    for (index, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        fields.clear();
+        split_fields(line, &mut fields);
+        if header_seen {
+            sink.row(Some(index as u64 + 1), &fields)?;
+        } else {
+            sink.header(&fields)?;
+            header_seen = true;
+        }
+    }
+    if !header_seen {
+        sink.header(&[])?;
+    }
+    Ok(())
+}
+
+/// The trimmed comma-separated fields of one line. A byte loop: fields are a digit or two, too
+/// short for a `memchr` call per field to pay off.
+fn split_fields<'a>(line: &'a str, fields: &mut Vec<&'a str>) {
+    let mut start = 0;
+    for (position, byte) in line.bytes().enumerate() {
+        if byte == b',' {
+            fields.push(line[start..position].trim());
+            start = position + 1;
+        }
+    }
+    fields.push(line[start..].trim());
+}
+
+/// Quoted fields, lone carriage returns or invalid UTF-8: the `csv` crate reads the file.
+fn parse_with_quoting(bytes: &[u8], sink: &mut RatingsSink<'_>) -> Result<(), FileError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let path = sink.path;
     let csv_error = |e: csv::Error| {
         let line = e.position().map(csv::Position::line);
-        error(line, None, format!("not a readable CSV file: {e}"))
+        let column = match e.kind() {
+            csv::ErrorKind::Utf8 { err, .. } => Some(err.field() + 1),
+            _ => None,
+        };
+        FileError { path: path.to_path_buf(), line, column, message: format!("not a readable CSV file: {e}") }
     };
-    let header = reader.headers().map_err(csv_error)?.clone();
-    if header.len() < 2 || header.iter().all(str::is_empty) {
-        return Err(error(
-            Some(1),
-            None,
-            "the header must be `unit,<rater>,<rater>,...` (a unit column and at least one rater)".into(),
-        ));
-    }
-    let raters: Vec<String> = header.iter().skip(1).map(str::to_owned).collect();
-    for (index, rater) in raters.iter().enumerate() {
-        if rater.is_empty() {
-            return Err(error(Some(1), Some(index + 2), "empty rater name in the header".into()));
-        }
-        if raters[..index].contains(rater) {
-            return Err(error(Some(1), Some(index + 2), format!("rater {rater:?} appears twice in the header")));
-        }
-    }
-    let mut cells: Vec<Option<f64>> = Vec::new();
-    let mut units = 0usize;
+    let header: Vec<String> = reader.headers().map_err(csv_error)?.iter().map(str::to_owned).collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    sink.header(&header)?;
     let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = record.position().map(csv::Position::line);
-        if record.len() == 1 && record[0].is_empty() {
-            continue; // a blank line
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(e)),
         }
-        if record.len() != header.len() {
-            return Err(error(
-                line,
-                Some(record.len().min(header.len()) + 1),
-                format!("expected {} fields (unit + {} raters), found {}", header.len(), raters.len(), record.len()),
+        let fields: Vec<&str> = record.iter().collect();
+        sink.row(record.position().map(csv::Position::line), &fields)?;
+    }
+    Ok(())
+}
+
+/// Checks the header and each row and collects the cells, whichever reader split the file.
+struct RatingsSink<'a> {
+    path: &'a Path,
+    categories: Option<&'a [f64]>,
+    raters: Vec<String>,
+    /// Fields per row: the unit column and one per rater.
+    width: usize,
+    cells: Vec<Option<f64>>,
+    units: usize,
+}
+
+impl RatingsSink<'_> {
+    fn error(&self, line: Option<u64>, column: Option<usize>, message: String) -> FileError {
+        FileError { path: self.path.to_path_buf(), line, column, message }
+    }
+
+    fn header(&mut self, fields: &[&str]) -> Result<(), FileError> {
+        if fields.len() < 2 || fields.iter().all(|field| field.is_empty()) {
+            return Err(self.error(
+                Some(1),
+                None,
+                "the header must be `unit,<rater>,<rater>,...` (a unit column and at least one rater)".into(),
             ));
         }
-        for (index, field) in record.iter().enumerate().skip(1) {
+        let raters: Vec<String> = fields.iter().skip(1).map(|name| (*name).to_owned()).collect();
+        for (index, rater) in raters.iter().enumerate() {
+            if rater.is_empty() {
+                return Err(self.error(Some(1), Some(index + 2), "empty rater name in the header".into()));
+            }
+            if raters[..index].contains(rater) {
+                return Err(self.error(
+                    Some(1),
+                    Some(index + 2),
+                    format!("rater {rater:?} appears twice in the header"),
+                ));
+            }
+        }
+        self.width = fields.len();
+        self.raters = raters;
+        Ok(())
+    }
+
+    fn row(&mut self, line: Option<u64>, fields: &[&str]) -> Result<(), FileError> {
+        if fields.len() == 1 && fields[0].is_empty() {
+            return Ok(()); // a blank line
+        }
+        if fields.len() != self.width {
+            return Err(self.error(
+                line,
+                Some(fields.len().min(self.width) + 1),
+                format!("expected {} fields (unit + {} raters), found {}", self.width, self.raters.len(), fields.len()),
+            ));
+        }
+        for (index, field) in fields.iter().enumerate().skip(1) {
             if field.is_empty() {
-                cells.push(None);
+                self.cells.push(None);
                 continue;
             }
-            let value: f64 = field.parse().map_err(|_| {
-                error(line, Some(index + 1), format!("{field:?} is not a number (rater {:?})", raters[index - 1]))
+            let value = parse_number(field).map_err(|_| {
+                self.error(
+                    line,
+                    Some(index + 1),
+                    format!("{field:?} is not a number (rater {:?})", self.raters[index - 1]),
+                )
             })?;
             if !value.is_finite() {
-                return Err(error(line, Some(index + 1), format!("{field:?} is not a finite number")));
+                return Err(self.error(line, Some(index + 1), format!("{field:?} is not a finite number")));
             }
-            if let Some(allowed) = categories
+            if let Some(allowed) = self.categories
                 && !allowed.contains(&value)
             {
-                return Err(error(
+                return Err(self.error(
                     line,
                     Some(index + 1),
                     format!("{field} is not one of the --categories {}", join_numbers(allowed)),
                 ));
             }
-            cells.push(Some(value));
+            self.cells.push(Some(value));
         }
-        units += 1;
+        self.units += 1;
+        Ok(())
     }
-    let ratings = Ratings::from_cells(units, raters.len(), cells).map_err(|e| error(None, None, e.to_string()))?;
-    Ok(RatingsFile { raters, ratings })
+
+    fn finish(self) -> Result<RatingsFile, FileError> {
+        let ratings = Ratings::from_cells(self.units, self.raters.len(), self.cells).map_err(|e| FileError {
+            path: self.path.to_path_buf(),
+            line: None,
+            column: None,
+            message: e.to_string(),
+        })?;
+        Ok(RatingsFile { raters: self.raters, ratings })
+    }
+}
+
+/// `str::parse::<f64>` with a shortcut for whole numbers of up to 15 digits (exact in `f64`,
+/// so the same value), which is what rating scales hold.
+fn parse_number(text: &str) -> Result<f64, std::num::ParseFloatError> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        bytes => (false, bytes),
+    };
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let magnitude = digits.iter().fold(0u64, |number, digit| number * 10 + u64::from(digit - b'0')) as f64;
+        return Ok(if negative { -magnitude } else { magnitude });
+    }
+    text.parse()
 }
 
 fn join_numbers(values: &[f64]) -> String {
@@ -250,9 +379,64 @@ fn abbreviate(names: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::read_ratings;
-    use plumbline_agreement::{Level, reliability_report};
+    use super::{RatingsSink, parse_plain, parse_with_quoting, plain_text, read_ratings};
+    use plumbline_agreement::{Level, Ratings, reliability_report};
     use proptest::prelude::*;
+    use std::path::Path;
+
+    /// Raters and ratings, or the error as the user would read it.
+    type Parsed = Result<(Vec<String>, Ratings), String>;
+
+    /// The same bytes through the plain reader and through the `csv` crate.
+    fn both_readers(bytes: &[u8]) -> (Parsed, Parsed) {
+        let categories = [1.0, 2.0, 3.0, 3.5, 4.0, 1000.0, -2.0, 0.0];
+        let read = |plain: bool| {
+            let path = Path::new("ratings.csv");
+            let mut sink = RatingsSink {
+                path,
+                categories: Some(&categories),
+                raters: Vec::new(),
+                width: 0,
+                cells: Vec::new(),
+                units: 0,
+            };
+            let parsed = if plain {
+                parse_plain(plain_text(bytes).expect("plain input"), &mut sink)
+            } else {
+                parse_with_quoting(bytes, &mut sink)
+            };
+            parsed.and_then(|()| sink.finish()).map(|file| (file.raters, file.ratings)).map_err(|e| e.to_string())
+        };
+        (read(true), read(false))
+    }
+
+    #[test]
+    fn quotes_and_lone_carriage_returns_go_to_the_csv_reader() {
+        assert!(plain_text(b"unit,\"a\",b\n1,2,3\n").is_none());
+        assert!(plain_text(b"unit,a,b\r1,2,3\r").is_none());
+        assert!(plain_text(b"unit,a,b\n\xff,2,3\n").is_none());
+        assert_eq!(plain_text(b"\xef\xbb\xbfunit,a\r\nu1,2\r\n"), Some("unit,a\r\nu1,2\r\n"));
+        let quoted = read_ratings_text("unit,\"rater, one\",b\nu1,\"1\",2\nu2,3,\n").expect("quoted file");
+        assert_eq!(quoted.raters, ["rater, one", "b"]);
+        assert_eq!(quoted.ratings.rating(1, 0), Some(3.0));
+        assert_eq!(quoted.ratings.rating(1, 1), None);
+    }
+
+    #[test]
+    fn errors_name_the_line_an_editor_shows() {
+        let windows = read_ratings_text("unit,a,b\r\nu1,1,2\r\nu2,x,3\r\n").err().expect("a bad cell");
+        assert_eq!((windows.line, windows.column), (Some(3), Some(2)));
+        let blank_lines = read_ratings_text("unit,a,b\n\nu1,1,2\n\nu2,3,x\n").err().expect("a bad cell");
+        assert_eq!((blank_lines.line, blank_lines.column), (Some(5), Some(3)));
+    }
+
+    fn read_ratings_text(text: &str) -> Result<super::RatingsFile, super::FileError> {
+        let path = std::env::temp_dir().join(format!("plumbline-agreement-quoted-{}.csv", std::process::id()));
+        std::fs::write(&path, text).expect("write");
+        let file = read_ratings(&path, None);
+        let _ = std::fs::remove_file(&path);
+        file
+    }
 
     /// Parses `text` as a ratings file and, when it parses, computes every statistic at every
     /// level: hostile input gets an error, never a panic.
@@ -282,6 +466,58 @@ mod tests {
         fn arbitrary_text_never_panics(text in any::<String>()) {
             survive(&text);
             survive(&format!("unit,a,b\n{text}"));
+        }
+
+        #[test]
+        fn the_plain_reader_reads_what_the_csv_crate_reads(
+            bom in any::<bool>(),
+            header in prop_oneof![
+                Just("unit,a,b"), Just(" unit , a ,b "), Just("unit,a,a"), Just("unit,"), Just("unit"), Just("  "),
+            ],
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![
+                        Just(""), Just(" "), Just("1"), Just(" 2 "), Just("-2"), Just("3.5"), Just("1e3"), Just("x"),
+                        Just("-0"), Just("7"), Just("u9"), Just("+4"), Just("\t3"),
+                    ],
+                    0..5,
+                ),
+                0..8,
+            ),
+            crlf in any::<bool>(),
+            trailing_newline in any::<bool>(),
+            blank_lines in proptest::collection::vec(0usize..10, 0..3),
+        ) {
+            let mut rows: Vec<String> = vec![header.to_string()];
+            rows.extend(lines.iter().map(|fields| fields.join(",")));
+            for position in blank_lines {
+                rows.insert(position.min(rows.len()), String::new());
+            }
+            let render = |newline: &str| {
+                let mut text = if bom { "\u{feff}".to_string() } else { String::new() };
+                text.push_str(&rows.join(newline));
+                if trailing_newline {
+                    text.push_str(newline);
+                }
+                text
+            };
+            let text = render("\n");
+            let (plain, reference) = both_readers(text.as_bytes());
+            // The csv crate counts a record's line without the blank lines before it; the plain
+            // reader names the line an editor shows (see the tests above). All else agrees.
+            let without_line = |parsed: &Parsed| {
+                parsed.clone().map_err(|message| match (message.find(": line "), message.find(", column")) {
+                    (Some(start), Some(end)) => format!("{}{}", &message[..start], &message[end..]),
+                    _ => message,
+                })
+            };
+            prop_assert_eq!(without_line(&plain), without_line(&reference), "{:?}", text);
+            if crlf {
+                // The csv crate also numbers CRLF lines one short; the plain reader reads them
+                // exactly as the LF file.
+                let windows = render("\r\n");
+                prop_assert_eq!(&both_readers(windows.as_bytes()).0, &plain, "{:?}", windows);
+            }
         }
 
         #[test]
