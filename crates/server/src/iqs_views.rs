@@ -82,7 +82,7 @@ fn range_or_last(filter: &IqsFilter, default_days: i64) -> (i64, i64) {
 
 /// One point of a trend.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TrendPoint {
+pub struct IqsTrendPoint {
     /// The bucket's first day, YYYY-MM-DD.
     pub start: String,
     pub evaluations: i64,
@@ -96,7 +96,7 @@ pub struct TrendSeries {
     /// The group's id (absent for the whole selection).
     pub id: Option<String>,
     pub name: String,
-    pub points: Vec<TrendPoint>,
+    pub points: Vec<IqsTrendPoint>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -167,11 +167,11 @@ pub async fn trend(
     groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut series = Vec::new();
     for (key, _) in groups.into_iter().take(MAX_SERIES) {
-        let mut points: Vec<TrendPoint> = by_key[&key]
+        let mut points: Vec<IqsTrendPoint> = by_key[&key]
             .iter()
             .map(|r| {
                 let iqs = r.sums.iqs();
-                TrendPoint {
+                IqsTrendPoint {
                     start: day_text(r.bucket.unwrap_or(from)),
                     evaluations: r.sums.evaluations,
                     iqs,
@@ -309,7 +309,7 @@ pub struct VendorMonth {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct VendorLine {
+pub struct VendorViewLine {
     pub vendor_id: String,
     pub name: String,
     /// Graded by the vendor's own graders.
@@ -334,7 +334,7 @@ pub struct VendorLine {
 pub struct VendorView {
     pub from: String,
     pub to: String,
-    pub vendors: Vec<VendorLine>,
+    pub vendors: Vec<VendorViewLine>,
 }
 
 /// For each BPO vendor (a vendor_lead: their own): IQS by their own graders vs internal graders
@@ -404,7 +404,7 @@ pub async fn vendor_view(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
             }
             _ => None,
         };
-        vendors.push(VendorLine {
+        vendors.push(VendorViewLine {
             vendor_id: id,
             name: vendor.name,
             gap: iqs_gap(&own, &internal),
