@@ -3,6 +3,7 @@
 
 mod agreement_cmd;
 mod demo;
+mod generate;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -55,6 +56,24 @@ enum Command {
     },
     /// Reliability statistics of a ratings spreadsheet (unit,rater,rater,... one row per unit).
     Agreement(agreement_cmd::AgreementArgs),
+    /// Create a large synthetic workspace in an empty database (for the reports benchmark).
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[arg(long, default_value_t = 1_000_000)]
+    conversations: usize,
+    /// Submitted reviews, spread evenly over the conversations (plus about 1% self-reviews).
+    #[arg(long, default_value_t = 1_000_000)]
+    evaluations: usize,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Rebuild the report rollups at the end instead of keeping them up to date while loading.
+    #[arg(long)]
+    rebuild_rollups: bool,
 }
 
 #[derive(Args, Clone)]
@@ -163,11 +182,11 @@ fn main() -> ExitCode {
     if let Command::Agreement(args) = cli.command {
         return agreement_cmd::run(args);
     }
+    // The bulk statements of `generate` are slow by design; sqlx would log each one whole.
+    let quiet =
+        if matches!(cli.command, Command::Generate(_)) { "info,sqlx=error" } else { "info,sqlx=warn,tower_http=warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| quiet.into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -219,7 +238,37 @@ async fn run(command: Command) -> anyhow::Result<()> {
             import_conversations(&database, &file, format.as_deref()).await
         }
         Command::User { action } => user(action).await,
+        Command::Generate(args) => generate_workspace(args).await,
     }
+}
+
+async fn generate_workspace(args: GenerateArgs) -> anyhow::Result<()> {
+    if args.conversations == 0 {
+        bail!("--conversations must be at least 1");
+    }
+    let store = args.database.open().await?;
+    let options = generate::GenerateOptions {
+        conversations: args.conversations,
+        evaluations: args.evaluations,
+        seed: args.seed,
+        rebuild_rollups: args.rebuild_rollups,
+    };
+    let summary = generate::generate(&store, &auth::hash_password, options).await?;
+    store.close().await;
+    println!(
+        "Generated {} conversations, {} reviews, {} self-reviews, {} answers.",
+        summary.conversations, summary.reviews, summary.self_reviews, summary.answers
+    );
+    if let Some(seconds) = summary.rebuild_seconds {
+        println!("rollup rebuild: {seconds:.1} s");
+    }
+    println!("load time: {:.1} s", summary.load_seconds);
+    println!("statistics refresh after the load: {:.1} s", summary.analyze_seconds);
+    println!("Logins (password for all: {}):", generate::PASSWORD);
+    for (email, role) in &summary.logins {
+        println!("  {email:<40} {}", role.as_str());
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@
 
 mod auth;
 mod backup;
+mod bulk;
 mod calibrations;
 mod conversations;
 mod dashboards;
@@ -26,6 +27,7 @@ mod series;
 mod sql;
 
 pub use auth::*;
+pub use bulk::*;
 pub use calibrations::*;
 pub use conversations::*;
 pub use dashboards::*;
