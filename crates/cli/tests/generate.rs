@@ -29,7 +29,8 @@ async fn generated_rollups_equal_a_rebuild(backend: Backend) -> Result<()> {
     let store = Store::connect(&db.url).await?;
     let ws = store.list_workspaces().await?.first().context("a workspace")?.id;
 
-    let reviews = count(&store, "SELECT COUNT(*) FROM evaluations WHERE kind = 'review' AND status = 'submitted'").await;
+    let reviews =
+        count(&store, "SELECT COUNT(*) FROM evaluations WHERE kind = 'review' AND status = 'submitted'").await;
     ensure!(reviews == EVALUATIONS as i64, "{reviews} reviews");
     let conversations = count(&store, "SELECT COUNT(*) FROM conversations").await;
     ensure!(conversations == CONVERSATIONS as i64, "{conversations} conversations");
