@@ -236,6 +236,15 @@ impl Store {
             .and_opt_text("agent_id", filter.agent_id)
             .and_opt_text("scorecard_id", filter.scorecard_id)
             .and_opt_text("channel", filter.channel.as_ref());
+        // Segment and criterion rows exist per team and for all teams together: read the
+        // all-teams rows unless a team is asked for (never both, which would count twice).
+        if rollup != Rollup::Agent {
+            if filter.team_id.is_none() && !group_by.contains(&"team_id") {
+                q.and_raw(&format!("team_id = '{}'", crate::rollups::ALL_TEAMS));
+            } else {
+                q.and_raw(&format!("team_id <> '{}'", crate::rollups::ALL_TEAMS));
+            }
+        }
         // Which rows: whole months from month rows and the rest from day rows, or day rows only
         // for a daily or weekly series.
         let mut ranges: Vec<(Grain, i64, i64)> = Vec::new();

@@ -20,6 +20,9 @@ pub const GRADER_INTERNAL: &str = "internal";
 pub const GRADER_OWN: &str = "own";
 pub const GRADER_OTHER: &str = "other";
 
+/// The team of the segment and criterion rows that hold all of a vendor's teams together.
+pub const ALL_TEAMS: &str = "*";
+
 /// What one counted evaluation adds to the rollups.
 #[derive(Clone, Debug)]
 pub struct EvaluationFacts {
@@ -333,36 +336,47 @@ impl RollupBatch {
             let entry = self.agent.entry(key).or_default();
             entry.0.add(&f.sums);
             entry.1.add(&outcomes);
-            let key = (
-                grain,
-                period,
-                f.vendor_id.clone(),
-                f.team_id.clone(),
-                f.channel.clone(),
-                f.scorecard_id.clone(),
-                f.grader_class,
-            );
-            let entry = self.segment.entry(key).or_default();
-            entry.0.add(&f.sums);
-            entry.1.add(&outcomes);
-            if negative {
-                // Criterion sums do not depend on the conversation's outcomes.
-                continue;
-            }
-            for (criterion, weight, fraction, failed) in &f.criteria {
-                let key =
-                    (grain, period, f.vendor_id.clone(), f.team_id.clone(), f.scorecard_id.clone(), criterion.clone());
-                let one = match fraction {
-                    Some(x) => CriterionSums {
-                        answered: 1,
-                        failed: i64::from(*failed),
-                        earned: weight * x,
-                        possible: *weight,
-                        ..Default::default()
-                    },
-                    None => CriterionSums { not_applicable: 1, ..Default::default() },
-                };
-                self.criterion.entry(key).or_default().add(&one);
+            // Segment and criterion rows are kept per team and once more for all of a vendor's
+            // teams together (team ALL_TEAMS), which reports without a team read: a hundred rows
+            // a day instead of one per team.
+            for team in [f.team_id.as_str(), ALL_TEAMS] {
+                let key = (
+                    grain,
+                    period,
+                    f.vendor_id.clone(),
+                    team.to_string(),
+                    f.channel.clone(),
+                    f.scorecard_id.clone(),
+                    f.grader_class,
+                );
+                let entry = self.segment.entry(key).or_default();
+                entry.0.add(&f.sums);
+                entry.1.add(&outcomes);
+                if negative {
+                    // Criterion sums do not depend on the conversation's outcomes.
+                    continue;
+                }
+                for (criterion, weight, fraction, failed) in &f.criteria {
+                    let key = (
+                        grain,
+                        period,
+                        f.vendor_id.clone(),
+                        team.to_string(),
+                        f.scorecard_id.clone(),
+                        criterion.clone(),
+                    );
+                    let one = match fraction {
+                        Some(x) => CriterionSums {
+                            answered: 1,
+                            failed: i64::from(*failed),
+                            earned: weight * x,
+                            possible: *weight,
+                            ..Default::default()
+                        },
+                        None => CriterionSums { not_applicable: 1, ..Default::default() },
+                    };
+                    self.criterion.entry(key).or_default().add(&one);
+                }
             }
         }
     }

@@ -160,6 +160,20 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     let overall = expected_iqs(h.submitted.iter().map(|s| (s.4, s.5)));
     let by_card = report(IqsGrouping::Scorecard, IqsFilter::default()).await?;
     ensure!(by_card.len() == 1 && by_card[0].name == "Support" && close(by_card[0].iqs, overall));
+    // The all-teams rows and the per-team rows agree: with one team per vendor, a team filter
+    // gives what the vendor filter gives.
+    let teams = db.store.list_teams(h.ws, VendorScope::Only(h.bpo)).await?;
+    ensure!(teams.len() == 1);
+    for grouping in [IqsGrouping::Channel, IqsGrouping::Criterion, IqsGrouping::Scorecard] {
+        let by_team = report(grouping, IqsFilter { team_id: Some(teams[0].id), ..Default::default() }).await?;
+        let by_vendor = report(grouping, IqsFilter { vendor_id: Some(h.bpo), ..Default::default() }).await?;
+        ensure!(by_team.len() == by_vendor.len() && !by_team.is_empty(), "{grouping:?}");
+        for (a, b) in by_team.iter().zip(&by_vendor) {
+            ensure!(a.id == b.id && a.evaluations == b.evaluations && close(a.iqs, b.iqs), "{a:?} vs {b:?}");
+        }
+    }
+    let by_team = report(IqsGrouping::Team, IqsFilter::default()).await?;
+    ensure!(by_team.len() == 2 && by_team.iter().all(|r| r.id.as_deref() != Some("*")), "{by_team:?}");
     // A vendor-scoped reader sees their vendor only.
     let scoped =
         db.store.iqs_report(h.ws, VendorScope::Only(h.bpo), IqsGrouping::Agent, &IqsFilter::default(), &bands).await?;
