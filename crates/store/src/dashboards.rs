@@ -102,36 +102,31 @@ impl Store {
     /// Checks that the vendor, team and scorecard of a target exist in the workspace (and the
     /// team belongs to the vendor when both are given).
     async fn check_target_scope(&self, workspace: WorkspaceId, input: &TargetInput) -> Result<()> {
-        let mut errors = Vec::new();
-        let exists = |table: &'static str, id: String| {
-            let pool = self.pool().clone();
-            let ws = workspace.to_string();
-            async move {
-                let sql = format!("SELECT vendor_id FROM {table} WHERE workspace_id = $1 AND id = $2");
-                let sql = if table == "scorecards" || table == "vendors" {
-                    format!("SELECT id FROM {table} WHERE workspace_id = $1 AND id = $2")
-                } else {
-                    sql
-                };
-                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(ws).bind(id).fetch_optional(&pool).await
+        /// A lookup's NotFound as `false`; other errors pass through.
+        fn found<T>(result: Result<T>) -> Result<bool> {
+            match result {
+                Ok(_) => Ok(true),
+                Err(StoreError::NotFound) => Ok(false),
+                Err(e) => Err(e),
             }
-        };
+        }
+        let mut errors = Vec::new();
         if let Some(v) = input.vendor_id
-            && exists("vendors", v.to_string()).await?.is_none()
+            && !found(self.get_vendor(workspace, v).await)?
         {
             errors.push(FieldError::new("vendor_id", "no such vendor"));
         }
         if let Some(t) = input.team_id {
-            match exists("teams", t.to_string()).await? {
+            match self.list_teams(workspace, VendorScope::All).await?.into_iter().find(|team| team.id == t) {
                 None => errors.push(FieldError::new("team_id", "no such team")),
-                Some(vendor) if input.vendor_id.is_some_and(|v| v.to_string() != vendor) => {
+                Some(team) if input.vendor_id.is_some_and(|v| v != team.vendor_id) => {
                     errors.push(FieldError::new("team_id", "the team belongs to another vendor"))
                 }
                 Some(_) => {}
             }
         }
         if let Some(s) = input.scorecard_id
-            && exists("scorecards", s.to_string()).await?.is_none()
+            && !found(self.get_scorecard(workspace, s).await)?
         {
             errors.push(FieldError::new("scorecard_id", "no such scorecard"));
         }

@@ -148,6 +148,36 @@ pub(crate) async fn write_answers(
     Ok(())
 }
 
+/// The answers of `ids` in their scorecard order, one list per id (empty when none), read on
+/// `conn` (a pool connection, or a transaction that must see its own writes).
+pub(crate) async fn answers_in(conn: &mut sqlx::AnyConnection, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT evaluation_id, criterion_id, option_index, comment FROM evaluation_answers
+         WHERE evaluation_id IN ({placeholders}) ORDER BY evaluation_id, position"
+    )));
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let rows = query.fetch_all(conn).await?;
+    let mut by_id: std::collections::HashMap<String, Vec<Answer>> = std::collections::HashMap::new();
+    for row in &rows {
+        let option = sql::opt_int(row, "option_index")?;
+        by_id.entry(sql::text(row, "evaluation_id")?).or_default().push(Answer {
+            criterion_id: sql::id(row, "criterion_id")?,
+            choice: match option {
+                Some(o) => Choice::Option(o as usize),
+                None => Choice::NotApplicable,
+            },
+            comment: sql::text(row, "comment")?,
+        });
+    }
+    Ok(ids.iter().map(|id| by_id.remove(&id.to_string()).unwrap_or_default()).collect())
+}
+
 impl Store {
     /// Creates a draft evaluation of a conversation with a scorecard version. Reviews and
     /// self-reviews need an active version; calibration kinds may use a draft (form calibration).
@@ -213,35 +243,10 @@ impl Store {
     }
 
     pub(crate) async fn answers_of(&self, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
-        let mut out = Vec::with_capacity(ids.len());
         if ids.is_empty() {
-            return Ok(out);
+            return Ok(Vec::new());
         }
-        let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT evaluation_id, criterion_id, option_index, comment FROM evaluation_answers
-             WHERE evaluation_id IN ({placeholders}) ORDER BY evaluation_id, position"
-        )));
-        for id in ids {
-            query = query.bind(id.to_string());
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        let mut by_id: std::collections::HashMap<String, Vec<Answer>> = std::collections::HashMap::new();
-        for row in &rows {
-            let option = sql::opt_int(row, "option_index")?;
-            by_id.entry(sql::text(row, "evaluation_id")?).or_default().push(Answer {
-                criterion_id: sql::id(row, "criterion_id")?,
-                choice: match option {
-                    Some(o) => Choice::Option(o as usize),
-                    None => Choice::NotApplicable,
-                },
-                comment: sql::text(row, "comment")?,
-            });
-        }
-        for id in ids {
-            out.push(by_id.remove(&id.to_string()).unwrap_or_default());
-        }
-        Ok(out)
+        answers_in(&mut *self.pool().acquire().await?, ids).await
     }
 
     /// Replaces a draft's answers and feedback. Only the author may save, only while it is a

@@ -409,17 +409,25 @@ impl Store {
         Ok(by_group.into_iter().map(|(k, v)| (k, GroupSums::Criterion(v))).collect())
     }
 
-    /// Each criterion's group id ('' for none) and title, from the newest version that has it.
-    pub async fn criterion_groups(&self, workspace: WorkspaceId) -> Result<HashMap<String, (String, String)>> {
+    /// Every scorecard version's definition in the workspace, oldest first.
+    async fn definitions(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<plumbline_domain::scorecard::ScorecardDefinition>> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT definition FROM scorecard_versions WHERE workspace_id = $1 ORDER BY created_at, id")
                 .bind(workspace.to_string())
                 .fetch_all(self.pool())
                 .await?;
+        rows.into_iter()
+            .map(|(text,)| serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string())))
+            .collect()
+    }
+
+    /// Each criterion's group id ('' for none) and title, from the newest version that has it.
+    pub async fn criterion_groups(&self, workspace: WorkspaceId) -> Result<HashMap<String, (String, String)>> {
         let mut out = HashMap::new();
-        for (text,) in rows {
-            let definition: plumbline_domain::scorecard::ScorecardDefinition =
-                serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string()))?;
+        for definition in self.definitions(workspace).await? {
             for c in &definition.criteria {
                 out.insert(c.id.to_string(), (c.group_id.map(|g| g.to_string()).unwrap_or_default(), c.title.clone()));
             }
@@ -444,19 +452,13 @@ impl Store {
                     .collect());
             }
             IqsGrouping::Group => {
-                let rows: Vec<(String,)> =
-                    sqlx::query_as("SELECT definition FROM scorecard_versions WHERE workspace_id = $1")
-                        .bind(workspace.to_string())
-                        .fetch_all(self.pool())
-                        .await?;
-                let mut out = HashMap::new();
-                for (text,) in rows {
-                    let definition: plumbline_domain::scorecard::ScorecardDefinition =
-                        serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string()))?;
-                    for g in definition.groups {
-                        out.insert(g.id.to_string(), g.title);
-                    }
-                }
+                let mut out: HashMap<String, String> = self
+                    .definitions(workspace)
+                    .await?
+                    .into_iter()
+                    .flat_map(|d| d.groups)
+                    .map(|g| (g.id.to_string(), g.title))
+                    .collect();
                 out.insert(String::new(), "(no group)".to_string());
                 return Ok(out);
             }

@@ -681,7 +681,7 @@ impl Store {
             let Some(last) = rows.last() else { break };
             after = sql::text(last, "id")?;
             let ids: Vec<EvaluationId> = rows.iter().map(|r| sql::id(r, "id")).collect::<Result<_>>()?;
-            let answers = answers_in(&mut tx, &ids).await?;
+            let answers = crate::evaluations::answers_in(&mut tx, &ids).await?;
             for (row, answers) in rows.iter().zip(answers) {
                 let version = sql::text(row, "scorecard_version_id")?;
                 if !definitions.contains_key(&version) {
@@ -781,33 +781,4 @@ fn context_of(row: &sqlx::any::AnyRow) -> Result<EvaluationContext> {
         grader_internal: sql::flag(row, "grader_internal")?,
         scorecard_id: sql::text(row, "scorecard_id")?,
     })
-}
-
-/// The answers of `ids`, read inside a transaction.
-async fn answers_in(conn: &mut AnyConnection, ids: &[EvaluationId]) -> Result<Vec<Vec<Answer>>> {
-    use plumbline_domain::evaluation::Choice;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT evaluation_id, criterion_id, option_index FROM evaluation_answers
-         WHERE evaluation_id IN ({placeholders}) ORDER BY evaluation_id, position"
-    )));
-    for id in ids {
-        query = query.bind(id.to_string());
-    }
-    let rows = query.fetch_all(conn).await?;
-    let mut by_id: HashMap<String, Vec<Answer>> = HashMap::new();
-    for row in &rows {
-        by_id.entry(sql::text(row, "evaluation_id")?).or_default().push(Answer {
-            criterion_id: sql::id(row, "criterion_id")?,
-            choice: match sql::opt_int(row, "option_index")? {
-                Some(o) => Choice::Option(o as usize),
-                None => Choice::NotApplicable,
-            },
-            comment: String::new(),
-        });
-    }
-    Ok(ids.iter().map(|id| by_id.remove(&id.to_string()).unwrap_or_default()).collect())
 }
