@@ -155,36 +155,8 @@ impl TableWriter {
     }
 }
 
-/// `INSERT INTO table (columns) VALUES (...), (...)` for `rows` rows. SQLite gets anonymous `?`
-/// placeholders: sqlx looks up the name of every numbered one, and SQLite finds a name by
-/// scanning its list of names, which makes a statement of n `$k` placeholders cost O(n²) to
-/// bind (seconds for a statement of 30,000 values). PostgreSQL gets `$k`.
 fn insert_sql(backend: Backend, table: &str, columns: &[&str], rows: usize) -> String {
-    let width = columns.len();
-    let mut sql = String::with_capacity(64 + rows * width * 8);
-    sql.push_str(&format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")));
-    let mut n = 0;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..width {
-            n += 1;
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
-    sql
+    crate::sql::insert_values(backend == Backend::Sqlite, table, columns, rows)
 }
 
 const TEAM_COLUMNS: &[&str] = &["id", "workspace_id", "vendor_id", "name", "created_at"];

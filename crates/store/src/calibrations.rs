@@ -186,7 +186,7 @@ fn session_of(row: &AnyRow) -> Result<SessionRecord> {
     })
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+type Tx = crate::WriteTx;
 
 async fn audit(tx: &mut Tx, session: CalibrationId, user: UserId, at: Millis, change: &Change) -> Result<()> {
     sqlx::query(

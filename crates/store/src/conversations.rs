@@ -100,7 +100,7 @@ struct OrgResolver {
 }
 
 impl OrgResolver {
-    async fn load(tx: &mut sqlx::Transaction<'static, sqlx::Any>, workspace: WorkspaceId) -> Result<Self> {
+    async fn load(tx: &mut crate::WriteTx, workspace: WorkspaceId) -> Result<Self> {
         let ws = workspace.to_string();
         let mut vendors = HashMap::new();
         let mut internal = None;
@@ -153,7 +153,7 @@ impl OrgResolver {
 
     async fn team(
         &mut self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         vendor: VendorId,
         name: &str,
         create: bool,
@@ -181,7 +181,7 @@ impl OrgResolver {
 
     async fn agent(
         &mut self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut crate::WriteTx,
         vendor: VendorId,
         team: Option<TeamId>,
         name: &str,
@@ -214,7 +214,7 @@ impl OrgResolver {
 
 /// Upserts one record by external id. Returns whether it was created.
 async fn upsert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::WriteTx,
     workspace: WorkspaceId,
     vendor: VendorId,
     team: Option<TeamId>,

@@ -120,31 +120,33 @@ fn check_feedback(feedback: &str) -> Vec<FieldError> {
     }
 }
 
-pub(crate) async fn write_answers(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: EvaluationId,
-    answers: &[Answer],
-) -> Result<()> {
+pub(crate) async fn write_answers(tx: &mut crate::WriteTx, id: EvaluationId, answers: &[Answer]) -> Result<()> {
     sqlx::query("DELETE FROM evaluation_answers WHERE evaluation_id = $1")
         .bind(id.to_string())
         .execute(&mut **tx)
         .await?;
+    if answers.is_empty() {
+        return Ok(());
+    }
+    // One statement for all of them: each statement is a round trip to SQLite's worker thread
+    // while the writers' turn is held.
+    let sql = crate::sql::insert_values(
+        crate::sql::positional(tx),
+        "evaluation_answers",
+        &["evaluation_id", "criterion_id", "position", "option_index", "comment"],
+        answers.len(),
+    );
+    let id = id.to_string();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (position, a) in answers.iter().enumerate() {
         let option = match a.choice {
             Choice::Option(o) => Some(o as i64),
             Choice::NotApplicable => None,
         };
-        sqlx::query(
-            "INSERT INTO evaluation_answers (evaluation_id, criterion_id, position, option_index, comment) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id.to_string())
-        .bind(a.criterion_id.to_string())
-        .bind(position as i64)
-        .bind(option)
-        .bind(&a.comment)
-        .execute(&mut **tx)
-        .await?;
+        query =
+            query.bind(id.clone()).bind(a.criterion_id.to_string()).bind(position as i64).bind(option).bind(&a.comment);
     }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -225,7 +227,27 @@ impl Store {
         .await?;
         write_answers(&mut tx, id, &new.answers).await?;
         tx.commit().await?;
-        self.get_evaluation(workspace, id).await.map(|(e, _)| e)
+        // What was written, without reading it back.
+        Ok(Evaluation {
+            id,
+            conversation_id: conversation.id,
+            scorecard_version_id: version.id,
+            reviewer_id: new.reviewer_id,
+            kind: new.kind,
+            status: EvaluationStatus::Draft,
+            answers: new.answers,
+            overall_feedback: new.overall_feedback,
+            vendor_id: conversation.vendor_id,
+            team_id: conversation.team_id,
+            agent_id: conversation.agent_id,
+            result: None,
+            created_at: now,
+            updated_at: now,
+            submitted_at: None,
+            calibration_session_id: None,
+            blind_to: None,
+            active_seconds: 0,
+        })
     }
 
     /// An evaluation with its answers and its revision (for optimistic concurrency).
@@ -342,6 +364,17 @@ impl Store {
         self.submit_evaluation_at(workspace, id, author, policy, now_millis()).await
     }
 
+    /// Submits a draft now and returns it with its new revision.
+    pub async fn submit_evaluation_with_revision(
+        &self,
+        workspace: WorkspaceId,
+        id: EvaluationId,
+        author: UserId,
+        policy: ScoringPolicy,
+    ) -> Result<(Evaluation, i64)> {
+        self.submit_at(workspace, id, author, policy, now_millis()).await
+    }
+
     /// Submits a draft as of `at` (Unix ms): history brought in by the demo or a migration from
     /// another tool keeps its dates, and the report rollups count it on its own day.
     pub async fn submit_evaluation_at(
@@ -352,6 +385,17 @@ impl Store {
         policy: ScoringPolicy,
         at: Millis,
     ) -> Result<Evaluation> {
+        self.submit_at(workspace, id, author, policy, at).await.map(|(e, _)| e)
+    }
+
+    async fn submit_at(
+        &self,
+        workspace: WorkspaceId,
+        id: EvaluationId,
+        author: UserId,
+        policy: ScoringPolicy,
+        at: Millis,
+    ) -> Result<(Evaluation, i64)> {
         let (current, revision) = self.get_evaluation(workspace, id).await?;
         if current.reviewer_id != author {
             return Err(StoreError::NotFound);
@@ -427,7 +471,19 @@ impl Store {
             self.complete_audit(&mut tx, workspace, &submitted, policy, now).await?;
         }
         tx.commit().await?;
-        self.get_evaluation(workspace, id).await.map(|(e, _)| e)
+        if current.kind == EvaluationKind::Audit {
+            return self.get_evaluation(workspace, id).await;
+        }
+        // What the update wrote, without reading it back.
+        let submitted = Evaluation {
+            status: EvaluationStatus::Submitted,
+            result: Some(result),
+            created_at: current.created_at.min(now),
+            updated_at: now,
+            submitted_at: Some(now),
+            ..current
+        };
+        Ok((submitted, revision + 1))
     }
 
     /// Deletes a draft (its author only). Submitted evaluations are never deleted.

@@ -193,7 +193,7 @@ fn appeal_of(row: &AnyRow) -> Result<Appeal> {
     })
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+type Tx = crate::WriteTx;
 
 /// Alignment of the original review against the benchmark's answers, and the score delta.
 fn compare(

@@ -25,6 +25,7 @@ mod rollups;
 mod scorecards;
 mod series;
 mod sql;
+mod write;
 
 pub use auth::*;
 pub use bulk::*;
@@ -38,12 +39,14 @@ pub use reports::*;
 pub use review_plans::*;
 pub use rollups::*;
 pub use series::*;
+pub(crate) use write::WriteTx;
 
 use plumbline_domain::scorecard::FieldError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -102,6 +105,8 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's writers: their queue and the batch in progress (see [`write`]).
+    writers: Arc<write::Group>,
 }
 
 /// The current time in Unix milliseconds.
@@ -139,6 +144,9 @@ impl Store {
             Backend::Sqlite => {
                 pool_options
                     .max_connections(8)
+                    // A file connection does not go stale; pinging it on every checkout cost a
+                    // round trip to its worker thread per statement.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // WAL lets readers run beside the writer; FULL syncs each commit so an
@@ -155,7 +163,7 @@ impl Store {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, writers: Arc::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -189,15 +197,16 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writers.close().await;
         self.pool.close().await;
     }
 
-    /// Starts a write transaction.
-    pub(crate) async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+    /// Starts a write transaction (on SQLite, a writer's turn in the current batch).
+    pub(crate) async fn write(&self) -> Result<WriteTx> {
+        match self.backend {
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers).await,
+            Backend::Postgres => WriteTx::postgres(&self.pool).await,
+        }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

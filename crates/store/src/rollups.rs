@@ -580,31 +580,9 @@ async fn upsert(
     if rows.is_empty() {
         return Ok(());
     }
-    let width = key.len() + values.len();
-    // SQLite treats `$n` as a named parameter and finds each by name, which makes binding a
-    // statement of thousands of values quadratic; plain `?` binds by position.
-    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
-    let mut sql = format!("INSERT INTO {table} ({}, {}) VALUES ", key.join(", "), values.join(", "));
-    let mut n = 0;
-    for (i, row) in rows.iter().enumerate() {
-        debug_assert_eq!(row.len(), width);
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for j in 0..width {
-            n += 1;
-            if j > 0 {
-                sql.push_str(", ");
-            }
-            if positional {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${n}"));
-            }
-        }
-        sql.push(')');
-    }
+    let columns: Vec<&str> = key.iter().chain(values).copied().collect();
+    debug_assert!(rows.iter().all(|row| row.len() == columns.len()));
+    let mut sql = crate::sql::insert_values(crate::sql::positional(conn), table, &columns, rows.len());
     sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET ", key.join(", ")));
     sql.push_str(&values.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", "));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

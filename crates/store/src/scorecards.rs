@@ -242,11 +242,7 @@ impl Store {
     }
 }
 
-async fn insert_version(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    workspace: WorkspaceId,
-    version: &ScorecardVersion,
-) -> Result<()> {
+async fn insert_version(tx: &mut crate::WriteTx, workspace: WorkspaceId, version: &ScorecardVersion) -> Result<()> {
     sqlx::query(
         "INSERT INTO scorecard_versions (id, workspace_id, scorecard_id, number, status, change_kind, definition, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

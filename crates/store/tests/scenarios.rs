@@ -20,6 +20,7 @@ scenarios!(
     import_is_all_or_nothing,
     evaluation_lifecycle,
     concurrent_submits_leave_one_result,
+    concurrent_writers_keep_their_own_outcome,
     the_same_import_twice_at_once_creates_no_duplicates,
     iqs_report_is_a_ratio_of_sums,
     lists_respect_vendor_scope,
@@ -408,6 +409,43 @@ async fn the_same_import_twice_at_once_creates_no_duplicates(db: &TestDatabase) 
     ensure!(db.store.count_conversations(ws).await? == 300);
     let agents = db.store.list_agents(ws, VendorScope::All, &AgentFilter::default(), &PageRequest::default()).await?;
     ensure!(agents.items.len() == 7, "{} agents", agents.items.len());
+    Ok(())
+}
+
+/// Writers at once, half of them failing after writing: on SQLite they share commits (group
+/// commit), so each must keep exactly its own outcome: every acknowledged import is there, nothing
+/// of a failed one is, and a failure never takes a neighbour's writes with it.
+async fn concurrent_writers_keep_their_own_outcome(db: &TestDatabase) -> Result<()> {
+    let (ws, _, _) = workspace(db).await?;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        // Each writer its own team: on PostgreSQL two imports creating one team at once collide.
+        let row = |n: u32| ConversationRecord {
+            team: Some(format!("Team {i}")),
+            ..record(&format!("W-{i}-{n}"), None, &format!("Agent {i}"))
+        };
+        let mut rows = vec![Ok((2, row(1))), Ok((3, row(2)))];
+        if i % 2 == 1 {
+            rows.push(Err(RowProblem { line: 4, field: "csat".into(), reason: "must be from 1 to 5".into() }));
+        }
+        let mut rows = send_all(rows).await;
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move { store.import_conversations(ws, &mut rows).await }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        match (i % 2, task.await?) {
+            (0, Ok(summary)) => ensure!(summary.created == 2, "writer {i}: {summary:?}"),
+            (1, Err(ImportError::BadRows { total: 1, .. })) => {}
+            (_, outcome) => anyhow::bail!("writer {i}: unexpected {outcome:?}"),
+        }
+    }
+    ensure!(db.store.count_conversations(ws).await? == 24, "the 12 good imports of 2 rows each, and nothing else");
+    let agents = db.store.list_agents(ws, VendorScope::All, &AgentFilter::default(), &PageRequest::default()).await?;
+    let mut names: Vec<String> = agents.items.iter().map(|a| a.name.clone()).collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..24).step_by(2).map(|i| format!("Agent {i}")).collect();
+    expected.sort();
+    ensure!(names == expected, "{names:?}");
     Ok(())
 }
 

@@ -259,9 +259,9 @@ pub async fn submit_evaluation(
         if body.trim_ascii().is_empty() { SubmitEvaluation::default() } else { crate::extract::parse_json(&body)? };
     let active_seconds = checked_active_seconds(body.active_seconds)?;
     let policy = scoring_policy(&state, &viewer).await?;
-    let evaluation = state.store.submit_evaluation(viewer.workspace_id, evaluation.id, viewer.user_id, policy).await?;
+    let (evaluation, revision) =
+        state.store.submit_evaluation_with_revision(viewer.workspace_id, evaluation.id, viewer.user_id, policy).await?;
     let evaluation = with_active_time(&state, &viewer, evaluation, active_seconds).await?;
-    let (_, revision) = state.store.get_evaluation(viewer.workspace_id, evaluation.id).await?;
     Ok(Json(EvaluationView { evaluation, revision }))
 }
 
