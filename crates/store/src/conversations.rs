@@ -363,7 +363,7 @@ impl Store {
             // same transaction as the import.
             crate::rollups::refresh_outcomes(&mut tx, workspace, started).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         summary.agents_created = org.summary_agents;
         summary.teams_created = org.summary_teams;
         Ok(summary)
