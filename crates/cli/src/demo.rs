@@ -451,6 +451,7 @@ async fn seed_calibration(
                     scoring_deadline: Some(if plan.submit { now - 8 * DAY_MS } else { now + 2 * DAY_MS }),
                     conversation_ids: conversation_ids.clone(),
                     participant_ids: plan.participants.iter().map(|&g| scene.graders[g]).collect(),
+                    review_plan_id: None,
                     created_by: scene.lead,
                 },
             )

@@ -83,6 +83,10 @@ pub struct CalibrationSession {
     pub submitted_at: Option<Millis>,
     /// Whether the calibrated result was published as `calibrated` evaluations.
     pub published: bool,
+    /// Hidden mode only: the review plan whose queues hold the participants' tasks, as
+    /// ordinary-looking items (without it, each task is a draft review in the participant's work
+    /// list from the start).
+    pub review_plan_id: Option<crate::PlanId>,
 }
 
 /// A participant, current or removed.

@@ -98,6 +98,7 @@ async fn hidden_task_page_is_an_ordinary_review(db: &TestDatabase) -> Result<()>
                 scoring_deadline: None,
                 conversation_ids: vec![conversations[0].id],
                 participant_ids: vec![grader.id],
+                review_plan_id: None,
                 created_by: lead.id,
             },
         )

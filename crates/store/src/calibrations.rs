@@ -7,7 +7,7 @@
 
 use crate::sql::{self, Select, Value};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
-use plumbline_domain::access::VendorScope;
+use plumbline_domain::access::{Permission, VendorScope};
 use plumbline_domain::calibration::{
     ActionKind, CalibrationSession, Change, Facilitation, Participant, SessionMode, SessionResults, SessionStatus,
     SubmittedScore, facilitation_changes, session_results,
@@ -15,11 +15,12 @@ use plumbline_domain::calibration::{
 use plumbline_domain::calibration_report::{CriterionRow, ResultRow};
 use plumbline_domain::conversation::Conversation;
 use plumbline_domain::evaluation::{Evaluation, EvaluationKind, EvaluationStatus};
+use plumbline_domain::review_plans::due_at;
 use plumbline_domain::scorecard::{FieldError, VersionStatus};
 use plumbline_domain::scoring::{ScoringPolicy, score_evaluation};
 use plumbline_domain::{
-    ActionItemId, CalibrationId, ConversationId, CriterionId, DecisionId, EvaluationId, Millis, ScorecardId,
-    ScorecardVersionId, UserId, WorkspaceId,
+    ActionItemId, AssignmentId, CalibrationId, ConversationId, CriterionId, DecisionId, EvaluationId, Millis, PlanId,
+    ScorecardId, ScorecardVersionId, UserId, WorkspaceId,
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -44,6 +45,8 @@ pub struct NewSession {
     pub scoring_deadline: Option<Millis>,
     pub conversation_ids: Vec<ConversationId>,
     pub participant_ids: Vec<UserId>,
+    /// Hidden mode only: put the tasks in the participants' queues of this review plan.
+    pub review_plan_id: Option<PlanId>,
     pub created_by: UserId,
 }
 
@@ -143,7 +146,7 @@ pub struct FollowUp {
 
 const SESSION_COLUMNS: &str = "id, title, goals, scorecard_version_id, facilitator_id, mode, hide_agent_name, \
      scheduled_at, scoring_deadline, status, facilitation, revision, updated_by, updated_at, results, published, \
-     created_by, created_at, revealed_at, submitted_at";
+     created_by, created_at, revealed_at, submitted_at, review_plan_id";
 
 fn bad(field: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Invalid(vec![FieldError::new(field, reason)])
@@ -176,6 +179,7 @@ fn session_of(row: &AnyRow) -> Result<SessionRecord> {
             revealed_at: sql::opt_int(row, "revealed_at")?,
             submitted_at: sql::opt_int(row, "submitted_at")?,
             published: sql::flag(row, "published")?,
+            review_plan_id: sql::opt_id(row, "review_plan_id")?,
         },
         participants: Vec::new(),
         facilitation: sql::json(row, "facilitation")?,
@@ -205,8 +209,10 @@ async fn audit(tx: &mut Tx, session: CalibrationId, user: UserId, at: Millis, ch
     Ok(())
 }
 
-/// Creates a participant's task (a draft evaluation) for each conversation. In hidden mode the
-/// task is an ordinary-looking review; its session link keeps it out of IQS.
+/// Creates a participant's tasks, one per conversation. Without a review plan each task is a
+/// draft evaluation at once (in hidden mode an ordinary-looking review; its session link keeps
+/// it out of IQS). A hidden session with a plan puts each task in the participant's queue of
+/// that plan instead ([`queue_tasks`]); the review is created when they start it.
 async fn insert_tasks(
     tx: &mut Tx,
     workspace: WorkspaceId,
@@ -215,26 +221,119 @@ async fn insert_tasks(
     conversations: &[Conversation],
     now: Millis,
 ) -> Result<()> {
+    if session.review_plan_id.is_some() {
+        return queue_tasks(tx, workspace, session, user, conversations, now).await;
+    }
+    for conversation in conversations {
+        insert_task(tx, workspace, session, user, conversation, now).await?;
+    }
+    Ok(())
+}
+
+/// One participant's task on one conversation: a draft evaluation linked to the session, kind
+/// `review` in hidden mode.
+async fn insert_task(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    session: &CalibrationSession,
+    user: UserId,
+    conversation: &Conversation,
+    now: Millis,
+) -> Result<EvaluationId> {
     let kind = if session.mode == SessionMode::Hidden { EvaluationKind::Review } else { EvaluationKind::Calibration };
+    let id = EvaluationId::new();
+    sqlx::query(
+        "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, status,
+             overall_feedback, vendor_id, team_id, agent_id, revision, created_at, updated_at, calibration_session_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'draft', '', $7, $8, $9, 1, $10, $10, $11)",
+    )
+    .bind(id.to_string())
+    .bind(workspace.to_string())
+    .bind(conversation.id.to_string())
+    .bind(session.scorecard_version_id.to_string())
+    .bind(user.to_string())
+    .bind(kind.as_str())
+    .bind(conversation.vendor_id.to_string())
+    .bind(conversation.team_id.map(|t| t.to_string()))
+    .bind(conversation.agent_id.map(|a| a.to_string()))
+    .bind(now)
+    .bind(session.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A hidden session's tasks in the participant's queue of its plan: items like those the plan's
+/// draws make (the latest draw's number; due at the scoring deadline, else the plan's
+/// `due_in_days` from now), each linked to the session.
+async fn queue_tasks(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    session: &CalibrationSession,
+    user: UserId,
+    conversations: &[Conversation],
+    now: Millis,
+) -> Result<()> {
+    let Some(plan) = session.review_plan_id else { return Ok(()) };
+    let (due_in_days, draws): (i64, i64) = sqlx::query_as(
+        "SELECT p.due_in_days, (SELECT COUNT(*) FROM review_plan_draws d WHERE d.plan_id = p.id)
+         FROM review_plans p WHERE p.id = $1",
+    )
+    .bind(plan.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let (grader_vendor,): (String,) =
+        sqlx::query_as("SELECT vendor_id FROM users WHERE id = $1").bind(user.to_string()).fetch_one(&mut **tx).await?;
+    let due = session.scoring_deadline.unwrap_or_else(|| due_at(now, due_in_days as u32));
     for conversation in conversations {
         sqlx::query(
-            "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, status,
-                 overall_feedback, vendor_id, team_id, agent_id, revision, created_at, updated_at, calibration_session_id)
-             VALUES ($1, $2, $3, $4, $5, $6, 'draft', '', $7, $8, $9, 1, $10, $10, $11)",
+            "INSERT INTO review_assignments (id, workspace_id, plan_id, draw_number, conversation_id, grader_id,
+                 grader_vendor_id, conversation_vendor_id, due_at, created_at, calibration_session_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(EvaluationId::new().to_string())
+        .bind(AssignmentId::new().to_string())
         .bind(workspace.to_string())
+        .bind(plan.to_string())
+        .bind((draws - 1).max(0))
         .bind(conversation.id.to_string())
-        .bind(session.scorecard_version_id.to_string())
         .bind(user.to_string())
-        .bind(kind.as_str())
+        .bind(&grader_vendor)
         .bind(conversation.vendor_id.to_string())
-        .bind(conversation.team_id.map(|t| t.to_string()))
-        .bind(conversation.agent_id.map(|a| a.to_string()))
+        .bind(due)
         .bind(now)
         .bind(session.id.to_string())
         .execute(&mut **tx)
         .await?;
+    }
+    Ok(())
+}
+
+/// Takes a hidden session's queue items that are not done out of the queues (of one
+/// participant, or everyone's), with the drafts started from them: the session no longer takes
+/// their scores (revealed, submitted or cancelled), or the participant left it.
+async fn withdraw_queued(tx: &mut Tx, session: CalibrationId, user: Option<UserId>) -> Result<()> {
+    let (drafts, items) = match user {
+        Some(_) => (" AND reviewer_id = $2", " AND grader_id = $2"),
+        None => ("", ""),
+    };
+    // Deleting a draft empties its item's evaluation_id (ON DELETE SET NULL): then the item goes.
+    let statements = [
+        format!(
+            "DELETE FROM evaluations WHERE calibration_session_id = $1 AND status = 'draft'{drafts}
+               AND id IN (SELECT evaluation_id FROM review_assignments WHERE calibration_session_id = $1)"
+        ),
+        format!(
+            "DELETE FROM review_assignments WHERE calibration_session_id = $1{items}
+               AND NOT EXISTS (SELECT 1 FROM evaluations e
+                               WHERE e.id = review_assignments.evaluation_id AND e.status = 'submitted')"
+        ),
+    ];
+    for statement in statements {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(session.to_string());
+        if let Some(user) = user {
+            query = query.bind(user.to_string());
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -348,6 +447,18 @@ impl Store {
         if new.mode == SessionMode::Hidden && new.hide_agent_name {
             errors.push(FieldError::new("hide_agent_name", HIDDEN_SHOWS_AGENT));
         }
+        if let Some(plan) = new.review_plan_id {
+            errors.extend(self.plan_refusals(workspace, plan, &new).await?);
+            if errors.is_empty() {
+                let people: Vec<(String, UserId)> = new
+                    .participant_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (format!("participant_ids[{i}]"), *u))
+                    .collect();
+                errors.extend(self.queue_refusals(workspace, None, &people, &conversations).await?);
+            }
+        }
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
@@ -369,13 +480,14 @@ impl Store {
             revealed_at: None,
             submitted_at: None,
             published: false,
+            review_plan_id: new.review_plan_id,
         };
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO calibration_sessions (id, workspace_id, title, goals, scorecard_version_id, facilitator_id, mode,
                  hide_agent_name, scheduled_at, scoring_deadline, status, facilitation, revision, updated_by, updated_at,
-                 published, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'scoring', $11, 1, $12, $13, 0, $12, $13)",
+                 published, created_by, created_at, review_plan_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'scoring', $11, 1, $12, $13, 0, $12, $13, $14)",
         )
         .bind(session.id.to_string())
         .bind(workspace.to_string())
@@ -390,6 +502,7 @@ impl Store {
         .bind(sql::to_json(&Facilitation::default()))
         .bind(new.created_by.to_string())
         .bind(now)
+        .bind(session.review_plan_id.map(|p| p.to_string()))
         .execute(&mut *tx)
         .await?;
         for (position, conversation) in conversations.iter().enumerate() {
@@ -421,6 +534,81 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.get_calibration(workspace, session.id).await
+    }
+
+    /// Why a new session may not wait in `plan`'s queues: only a hidden session does, and its
+    /// tasks must be reviewed with the version the plan's own items use (its scorecard's active
+    /// version), or the scorecard would give the session away.
+    async fn plan_refusals(&self, workspace: WorkspaceId, plan: PlanId, new: &NewSession) -> Result<Vec<FieldError>> {
+        if new.mode != SessionMode::Hidden {
+            return Ok(vec![FieldError::new(
+                "review_plan_id",
+                "only a hidden session waits in a review plan's queues; the others are listed as sessions",
+            )]);
+        }
+        let plan = match self.get_review_plan(workspace, plan).await {
+            Ok(plan) => plan,
+            Err(StoreError::NotFound) => {
+                return Ok(vec![FieldError::new("review_plan_id", "there is no such review plan")]);
+            }
+            Err(e) => return Err(e),
+        };
+        let active = self.active_version(workspace, plan.scorecard_id).await?;
+        if active.as_ref().is_none_or(|v| v.id != new.scorecard_version_id) {
+            return Ok(vec![FieldError::new(
+                "review_plan_id",
+                format!(
+                    "the items of plan {:?} are reviewed with its scorecard's active version; calibrate that version \
+                     so the task looks like the others",
+                    plan.name
+                ),
+            )]);
+        }
+        Ok(Vec::new())
+    }
+
+    /// Why people cannot take part through a plan's queue: each must write reviews (a queue is a
+    /// grader's), and must not have one of the conversations in their queue already outside this
+    /// session (a second item on it would give the session away).
+    async fn queue_refusals(
+        &self,
+        workspace: WorkspaceId,
+        session: Option<CalibrationId>,
+        people: &[(String, UserId)],
+        conversations: &[Conversation],
+    ) -> Result<Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for (field, user) in people {
+            if !self.grader_viewer(workspace, *user).await?.is_some_and(|v| v.may(Permission::Evaluate)) {
+                errors.push(FieldError::new(
+                    field,
+                    "would find the task in their review queue, which only users who write reviews have",
+                ));
+                continue;
+            }
+            let queued: Vec<(String,)> = sqlx::query_as(
+                "SELECT conversation_id FROM review_assignments WHERE workspace_id = $1 AND grader_id = $2
+                   AND (calibration_session_id IS NULL OR calibration_session_id <> $3)",
+            )
+            .bind(workspace.to_string())
+            .bind(user.to_string())
+            .bind(session.map(|s| s.to_string()).unwrap_or_default())
+            .fetch_all(self.pool())
+            .await?;
+            for conversation in conversations {
+                if queued.iter().any(|(id,)| *id == conversation.id.to_string()) {
+                    errors.push(FieldError::new(
+                        field,
+                        format!(
+                            "already has conversation {} in their review queue; a second item on it would give \
+                             the hidden session away",
+                            conversation.external_id
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(errors)
     }
 
     /// A session with its conversations, participants (current and removed), facilitation
@@ -544,6 +732,13 @@ impl Store {
         for id in &record.session.conversation_ids {
             conversations.push(self.get_conversation(workspace, VendorScope::All, *id).await?);
         }
+        if record.session.review_plan_id.is_some() {
+            let errors =
+                self.queue_refusals(workspace, Some(session), &[("user_id".into(), user)], &conversations).await?;
+            if !errors.is_empty() {
+                return Err(StoreError::Invalid(errors));
+            }
+        }
         let returning = record.participants.iter().any(|p| p.user_id == user);
         let now = now_millis();
         let mut tx = self.write().await?;
@@ -625,6 +820,7 @@ impl Store {
         .bind(user.to_string())
         .execute(&mut *tx)
         .await?;
+        withdraw_queued(&mut tx, session, Some(user)).await?;
         sqlx::query(
             "DELETE FROM evaluations WHERE calibration_session_id = $1 AND reviewer_id = $2 AND status = 'draft'",
         )
@@ -814,6 +1010,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("only a session that is scoring can be revealed".into()));
         }
+        withdraw_queued(&mut tx, session, None).await?;
         audit(&mut tx, session, by, now, &Change::new("status", Some("scoring".into()), Some("discussion".into())))
             .await?;
         tx.commit().await?;
@@ -843,6 +1040,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("the session is already submitted or cancelled".into()));
         }
+        withdraw_queued(&mut tx, session, None).await?;
         sqlx::query("DELETE FROM evaluations WHERE calibration_session_id = $1 AND status = 'draft'")
             .bind(session.to_string())
             .execute(&mut *tx)
@@ -964,6 +1162,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("the session changed while it was being submitted; reload it".into()));
         }
+        withdraw_queued(&mut tx, session, None).await?;
         let vendor_of = |user: UserId| record.participants.iter().find(|p| p.user_id == user).map(|p| p.vendor_id);
         for r in &results.participants {
             sqlx::query(
@@ -1444,6 +1643,33 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().filter_map(|(c,)| c.parse().ok()).collect())
+    }
+
+    /// Starts a hidden task waiting in a plan's queue, as any item is started: the session's
+    /// task (a draft review) is created and linked to the item in one transaction, while the
+    /// session is scoring and its grader takes part. `None` when the item was started meanwhile.
+    pub(crate) async fn start_queued_task(
+        &self,
+        workspace: WorkspaceId,
+        item: &crate::Assignment,
+    ) -> Result<Option<EvaluationId>> {
+        let session = item.calibration_session_id.ok_or(StoreError::NotFound)?;
+        let record = self.get_calibration(workspace, session).await?;
+        if !record.is_participant(item.grader_id) {
+            return Err(StoreError::NotFound);
+        }
+        let conversation = self.get_conversation(workspace, VendorScope::All, item.conversation_id).await?;
+        let now = now_millis();
+        let mut tx = self.write().await?;
+        // Holds the session in `scoring` until this commits: a reveal waits, then withdraws it.
+        claim(&mut tx, session, &[SessionStatus::Scoring], crate::evaluations::CLOSED_REVIEW).await?;
+        let evaluation = insert_task(&mut tx, workspace, &record.session, item.grader_id, &conversation, now).await?;
+        if !crate::review_plans::link_started(&mut tx, item, evaluation).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(evaluation))
     }
 
     /// The status of the session an evaluation is a task of, if it is one.

@@ -180,6 +180,10 @@ pub(crate) async fn answers_in(conn: &mut sqlx::AnyConnection, ids: &[Evaluation
     Ok(ids.iter().map(|id| by_id.remove(&id.to_string()).unwrap_or_default()).collect())
 }
 
+/// Why a hidden calibration task can no longer change (or be started): the words any closed
+/// review would get, so they give nothing away.
+pub(crate) const CLOSED_REVIEW: &str = "this review was closed and can no longer change";
+
 impl Store {
     /// Creates a draft evaluation of a conversation with a scorecard version. Reviews and
     /// self-reviews need an active version; calibration kinds may use a draft (form calibration).
@@ -348,7 +352,7 @@ impl Store {
             Some(_) if evaluation.kind == EvaluationKind::Calibration => Err(StoreError::Conflict(
                 "the session's scores were revealed (or the session is closed); scores can no longer change".into(),
             )),
-            Some(_) => Err(StoreError::Conflict("this review was closed and can no longer change".into())),
+            Some(_) => Err(StoreError::Conflict(CLOSED_REVIEW.into())),
         }
     }
 

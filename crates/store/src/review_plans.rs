@@ -2,6 +2,12 @@
 //! domain's), each grader's queue, starting the review from a queue item, and progress. An item
 //! is done when its review is submitted: the status is read from the evaluation, so the submit
 //! path needs no second write.
+//!
+//! A hidden calibration session may name a plan: its tasks then wait in the participants'
+//! queues as items of that plan (`calibration_session_id` set, never serialised), and starting
+//! one creates the session's task (`calibrations.rs`). Such items are listed only where asked
+//! for ([`AssignmentQuery::with_hidden_calibration`]: a grader's own queue, a qa_lead's plan
+//! page); a plan's progress and the spread of its draws count the plan's drawn items only.
 
 use crate::sql::{self, Select, Value};
 use crate::{Result, Store, StoreError, now_millis};
@@ -14,7 +20,8 @@ use plumbline_domain::review_plans::{
 use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::series::occurrence_seed;
 use plumbline_domain::{
-    AssignmentId, ConversationId, EvaluationId, Millis, PlanId, ScorecardId, UserId, VendorId, WorkspaceId,
+    AssignmentId, CalibrationId, ConversationId, EvaluationId, Millis, PlanId, ScorecardId, UserId, VendorId,
+    WorkspaceId,
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -55,6 +62,10 @@ pub struct Assignment {
     pub evaluation_id: Option<EvaluationId>,
     pub submitted_at: Option<Millis>,
     pub created_at: Millis,
+    /// The hidden calibration session this item is a task of. Never serialised: the item must
+    /// look exactly like a drawn one to its grader (a qa_lead's view adds it on its own).
+    #[serde(skip)]
+    pub calibration_session_id: Option<CalibrationId>,
 }
 
 /// What a draw did.
@@ -84,13 +95,16 @@ pub struct AssignmentQuery {
     pub grader_vendor_id: Option<VendorId>,
     /// Not done yet.
     pub open_only: bool,
+    /// Also the items that are hidden calibration tasks (a grader's own queue, where they look
+    /// like any other; a qa_lead's list of a plan's items). Left out by default.
+    pub with_hidden_calibration: bool,
 }
 
 const PLAN_COLUMNS: &str = "id, name, scorecard_id, sample, period_days, filter, due_in_days, seed, active, created_at";
 
 const ASSIGNMENT_SELECT: &str = "SELECT ra.id, ra.plan_id, p.name AS plan_name, ra.draw_number, ra.conversation_id, \
      c.external_id, c.subject, c.channel, ra.grader_id, u.name AS grader_name, ra.due_at, ra.evaluation_id, \
-     e.status AS evaluation_status, e.submitted_at, ra.created_at \
+     e.status AS evaluation_status, e.submitted_at, ra.created_at, ra.calibration_session_id \
      FROM review_assignments ra JOIN review_plans p ON p.id = ra.plan_id \
      JOIN conversations c ON c.id = ra.conversation_id JOIN users u ON u.id = ra.grader_id \
      LEFT JOIN evaluations e ON e.id = ra.evaluation_id";
@@ -134,7 +148,26 @@ fn assignment_of(row: &AnyRow) -> Result<Assignment> {
         evaluation_id: sql::opt_id(row, "evaluation_id")?,
         submitted_at: sql::opt_int(row, "submitted_at")?,
         created_at: sql::int(row, "created_at")?,
+        calibration_session_id: sql::opt_id(row, "calibration_session_id")?,
     })
+}
+
+/// Links the review just created to its item, unless the item was started meanwhile (`false`:
+/// the caller rolls back and opens that review).
+pub(crate) async fn link_started(
+    conn: &mut sqlx::AnyConnection,
+    item: &Assignment,
+    evaluation: EvaluationId,
+) -> Result<bool> {
+    let linked = sqlx::query(
+        "UPDATE review_assignments SET evaluation_id = $1 WHERE id = $2 AND grader_id = $3 AND evaluation_id IS NULL",
+    )
+    .bind(evaluation.to_string())
+    .bind(item.id.to_string())
+    .bind(item.grader_id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(linked.rows_affected() == 1)
 }
 
 impl Store {
@@ -228,7 +261,7 @@ impl Store {
     }
 
     /// A grader as the access rules see them (`None`: no such active user).
-    async fn grader_viewer(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Viewer>> {
+    pub(crate) async fn grader_viewer(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Viewer>> {
         let Ok(user) = self.get_user(workspace, user).await else { return Ok(None) };
         if !user.active {
             return Ok(None);
@@ -381,7 +414,8 @@ impl Store {
         }
         let open: Vec<(String, i64)> = sqlx::query_as(
             "SELECT ra.grader_id, COUNT(*) FROM review_assignments ra LEFT JOIN evaluations e ON e.id = ra.evaluation_id
-             WHERE ra.plan_id = $1 AND (e.status IS NULL OR e.status <> 'submitted') GROUP BY ra.grader_id",
+             WHERE ra.plan_id = $1 AND ra.calibration_session_id IS NULL AND (e.status IS NULL OR e.status <> 'submitted')
+             GROUP BY ra.grader_id",
         )
         .bind(id.to_string())
         .fetch_all(self.pool())
@@ -462,6 +496,9 @@ impl Store {
         if query.open_only {
             q.and_raw("(e.status IS NULL OR e.status <> 'submitted')");
         }
+        if !query.with_hidden_calibration {
+            q.and_raw("ra.calibration_session_id IS NULL");
+        }
         let rows = q.fetch_all(self.pool(), "ORDER BY ra.due_at, ra.id LIMIT 5000").await?;
         rows.iter().map(assignment_of).collect()
     }
@@ -473,8 +510,9 @@ impl Store {
     }
 
     /// Starts the review of a queue item (its grader only): a draft `review` with the plan's
-    /// scorecard's active version, linked to the item in the same transaction. Starting again
-    /// opens the same review. `true` when this call created it.
+    /// scorecard's active version, linked to the item in the same transaction; for a hidden
+    /// calibration task, the session's task ([`Store::start_queued_task`]), started the same
+    /// way. Starting again opens the same review. `true` when this call created it.
     pub async fn start_assignment(
         &self,
         workspace: WorkspaceId,
@@ -489,6 +527,22 @@ impl Store {
             let (evaluation, revision) = self.get_evaluation(workspace, existing).await?;
             return Ok((evaluation, revision, false));
         }
+        let started = match item.calibration_session_id {
+            Some(_) => self.start_queued_task(workspace, &item).await?,
+            None => self.start_plan_review(workspace, &item).await?,
+        };
+        let Some(evaluation) = started else {
+            // Started meanwhile (another tab): open that review instead.
+            let started = self.get_assignment(workspace, id).await?.evaluation_id.ok_or(StoreError::NotFound)?;
+            let (evaluation, revision) = self.get_evaluation(workspace, started).await?;
+            return Ok((evaluation, revision, false));
+        };
+        let (evaluation, revision) = self.get_evaluation(workspace, evaluation).await?;
+        Ok((evaluation, revision, true))
+    }
+
+    /// The draft review of a drawn item, linked to it; `None` when it was started meanwhile.
+    async fn start_plan_review(&self, workspace: WorkspaceId, item: &Assignment) -> Result<Option<EvaluationId>> {
         let plan = self.get_review_plan(workspace, item.plan_id).await?;
         let version = self.active_version(workspace, plan.scorecard_id).await?.ok_or_else(|| {
             StoreError::Conflict("the plan's scorecard has no active version; ask a QA lead to activate one".into())
@@ -507,7 +561,7 @@ impl Store {
         .bind(workspace.to_string())
         .bind(conversation.id.to_string())
         .bind(version.id.to_string())
-        .bind(grader.to_string())
+        .bind(item.grader_id.to_string())
         .bind(EvaluationKind::Review.as_str())
         .bind(conversation.vendor_id.to_string())
         .bind(conversation.team_id.map(|t| t.to_string()))
@@ -515,24 +569,12 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let linked = sqlx::query(
-            "UPDATE review_assignments SET evaluation_id = $1 WHERE id = $2 AND grader_id = $3 AND evaluation_id IS NULL",
-        )
-        .bind(evaluation.to_string())
-        .bind(id.to_string())
-        .bind(grader.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if linked.rows_affected() == 0 {
-            // Started meanwhile (another tab): open that review instead.
+        if !link_started(&mut tx, item, evaluation).await? {
             tx.rollback().await?;
-            let started = self.get_assignment(workspace, id).await?.evaluation_id.ok_or(StoreError::NotFound)?;
-            let (evaluation, revision) = self.get_evaluation(workspace, started).await?;
-            return Ok((evaluation, revision, false));
+            return Ok(None);
         }
         tx.commit().await?;
-        let (evaluation, revision) = self.get_evaluation(workspace, evaluation).await?;
-        Ok((evaluation, revision, true))
+        Ok(Some(evaluation))
     }
 
     /// A plan's progress at `now`; with `grader_vendor`, only the items of that vendor's graders.

@@ -318,6 +318,7 @@ impl Store {
                     scoring_deadline: Some(starts_at),
                     conversation_ids: drawn,
                     participant_ids: series.participant_ids.clone(),
+                    review_plan_id: None,
                     created_by: by,
                 },
             )

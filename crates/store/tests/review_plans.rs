@@ -1,22 +1,30 @@
 //! Review assignments and grading habits in storage, on SQLite and PostgreSQL: a draw records
 //! its seed and window and reproduces from them, BPO graders stay within their vendor, a queue
-//! item is done when its review is submitted, and active time accumulates without touching the
-//! revision.
+//! item is done when its review is submitted, active time accumulates without touching the
+//! revision, and a hidden calibration session's tasks wait in the plan's queues as ordinary items
+//! whose scores reach the session.
 
 use anyhow::{Context, Result, ensure};
 use plumbline_domain::access::VendorScope;
+use plumbline_domain::calibration::{CalibratedConversation, Facilitation, SessionMode};
 use plumbline_domain::conversation::{Channel, ConversationMetrics, ConversationRecord};
 use plumbline_domain::evaluation::{Answer, Choice};
+use plumbline_domain::evaluation::{EvaluationKind, EvaluationStatus};
 use plumbline_domain::org::Role;
 use plumbline_domain::review_plans::{AssignmentStatus, PlanFilter, PlanSample, sample_conversations};
 use plumbline_domain::scorecard::{CriterionInput, DefinitionInput, ScalePreset, ScorecardDefinition};
 use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_domain::series::occurrence_seed;
-use plumbline_domain::{UserId, VendorId};
+use plumbline_domain::{ConversationId, ScorecardVersionId, UserId, VendorId};
 use plumbline_store::testing::TestDatabase;
 use plumbline_store::*;
 
-scenarios!(plans_draw_reproducibly_within_vendor_scope, queue_items_complete_on_submit, active_time_accumulates);
+scenarios!(
+    plans_draw_reproducibly_within_vendor_scope,
+    queue_items_complete_on_submit,
+    active_time_accumulates,
+    hidden_calibration_waits_in_the_queue
+);
 
 const MARCH_2: i64 = 1_772_409_600_000;
 const DAY: i64 = 86_400_000;
@@ -37,6 +45,7 @@ async fn setup(db: &TestDatabase) -> Result<Setup> {
     for (key, role, vendor) in [
         ("lead", Role::QaLead, internal.id),
         ("ann", Role::Reviewer, internal.id),
+        ("bob", Role::Reviewer, internal.id),
         ("gus", Role::Reviewer, bpo.id),
         ("agent", Role::Agent, bpo.id),
     ] {
@@ -261,5 +270,173 @@ async fn active_time_accumulates(db: &TestDatabase) -> Result<()> {
     ensure!(reviews[0].internal && reviews[0].grader_name == "ann");
     ensure!(store.habit_reviews(s.ws, VendorScope::Only(s.bpo), None).await?.is_empty());
     ensure!(store.habit_reviews(s.ws, VendorScope::All, Some(0)).await?.is_empty());
+    Ok(())
+}
+
+fn hidden_session(s: &Setup, version: ScorecardVersionId, conversation: ConversationId, who: &[&str]) -> NewSession {
+    NewSession {
+        title: "Unannounced tone check".into(),
+        goals: String::new(),
+        scorecard_version_id: version,
+        facilitator_id: s.users["lead"],
+        mode: SessionMode::Hidden,
+        hide_agent_name: false,
+        scheduled_at: None,
+        scoring_deadline: Some(MARCH_2 + 20 * DAY),
+        conversation_ids: vec![conversation],
+        participant_ids: who.iter().map(|w| s.users[w]).collect(),
+        review_plan_id: None,
+        created_by: s.users["lead"],
+    }
+}
+
+async fn hidden_calibration_waits_in_the_queue(db: &TestDatabase) -> Result<()> {
+    let s = setup(db).await?;
+    let store = &db.store;
+    let version = store.active_version(s.ws, s.scorecard).await?.context("active")?;
+    let plan = store.create_review_plan(s.ws, new_plan(&s, PlanSample::Percent(50.0), week(), &["ann", "bob"])).await?;
+    store.draw_review_plan(s.ws, plan.id, MARCH_2 + 8 * DAY).await?;
+    let drawn = store.list_assignments(s.ws, &AssignmentQuery { plan_id: Some(plan.id), ..Default::default() }).await?;
+    let in_plan: Vec<ConversationId> = drawn.iter().map(|a| a.conversation_id).collect();
+    // An internal conversation the plan did not draw, and one it gave to Ann.
+    let mut outside = None;
+    for i in 0..8 {
+        let c = store.get_conversation_by_external_id(s.ws, &format!("C-{i}")).await?;
+        if !in_plan.contains(&c.id) {
+            outside = Some(c);
+            break;
+        }
+    }
+    let outside = outside.context("an internal conversation outside the plan")?;
+    let anns = drawn.iter().find(|a| a.grader_id == s.users["ann"]).context("an item of Ann's")?;
+    let progress_before = store.plan_progress(s.ws, plan.id, None, MARCH_2 + 9 * DAY).await?;
+
+    // Refused: a plan for a session that is not hidden, someone without a queue, a conversation
+    // already in Ann's queue, a version the plan's items do not use.
+    let with_plan = |mut new: NewSession| {
+        new.review_plan_id = Some(plan.id);
+        new
+    };
+    let mut blind = with_plan(hidden_session(&s, version.id, outside.id, &["ann"]));
+    blind.mode = SessionMode::Blind;
+    let fields = |r: Result<SessionRecord, StoreError>| -> Vec<String> {
+        match r {
+            Err(StoreError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => vec![format!("{other:?}")],
+        }
+    };
+    ensure!(fields(store.create_calibration(s.ws, blind).await) == ["review_plan_id"]);
+    let refused = store
+        .create_calibration(
+            s.ws,
+            with_plan(hidden_session(&s, version.id, anns.conversation_id, &["bob", "agent", "ann"])),
+        )
+        .await;
+    ensure!(fields(refused) == ["participant_ids[1]", "participant_ids[2]"], "the agent; Ann has it already");
+    let definition = store.get_version(s.ws, version.id).await?.definition;
+    let (_, other) = store.create_scorecard(s.ws, "Other", "", &definition).await?;
+    let other = store.activate_version(s.ws, other.id).await?;
+    ensure!(
+        fields(store.create_calibration(s.ws, with_plan(hidden_session(&s, other.id, outside.id, &["ann"]))).await)
+            == ["review_plan_id"]
+    );
+    ensure!(testing::count(store, "SELECT COUNT(*) FROM calibration_sessions").await == 0, "nothing was written");
+
+    // Ann and Bob each find the conversation in their queue of the plan, as a drawn item would
+    // be: same plan, the latest draw's number, due at the scoring deadline, not started.
+    let record =
+        store.create_calibration(s.ws, with_plan(hidden_session(&s, version.id, outside.id, &["ann", "bob"]))).await?;
+    let session = record.session.id;
+    ensure!(record.session.review_plan_id == Some(plan.id));
+    ensure!(store.calibration_tasks(s.ws, session).await?.is_empty(), "no draft before the grader starts");
+    let queue = |who: &'static str| AssignmentQuery {
+        grader_id: Some(s.users[who]),
+        with_hidden_calibration: true,
+        ..Default::default()
+    };
+    let hidden_of = |items: Vec<Assignment>| items.into_iter().find(|a| a.conversation_id == outside.id);
+    let ann_item = hidden_of(store.list_assignments(s.ws, &queue("ann")).await?).context("in Ann's queue")?;
+    let bob_item = hidden_of(store.list_assignments(s.ws, &queue("bob")).await?).context("in Bob's queue")?;
+    ensure!(ann_item.plan_id == plan.id && ann_item.plan_name == plan.name && ann_item.draw_number == 0);
+    ensure!(ann_item.due_at == MARCH_2 + 20 * DAY && ann_item.status == AssignmentStatus::Assigned);
+    ensure!(ann_item.calibration_session_id == Some(session) && ann_item.evaluation_id.is_none());
+    ensure!(
+        serde_json::to_value(&ann_item)?.as_object().map(|o| o.len())
+            == serde_json::to_value(anns)?.as_object().map(|o| o.len()),
+        "the same fields as a drawn item"
+    );
+    ensure!(!serde_json::to_string(&ann_item)?.contains(&session.to_string()), "the session is never serialised");
+    // The plan's own views leave it out unless asked: its progress counts drawn items only.
+    let plan_view =
+        store.list_assignments(s.ws, &AssignmentQuery { plan_id: Some(plan.id), ..Default::default() }).await?;
+    ensure!(plan_view.len() == drawn.len() && hidden_of(plan_view).is_none());
+    ensure!(store.plan_progress(s.ws, plan.id, None, MARCH_2 + 9 * DAY).await? == progress_before);
+    // Gus (not a participant) cannot start Ann's item; Ann's start creates the session's task.
+    ensure!(matches!(store.start_assignment(s.ws, ann_item.id, s.users["gus"]).await, Err(StoreError::NotFound)));
+    let (task, revision, created) = store.start_assignment(s.ws, ann_item.id, s.users["ann"]).await?;
+    ensure!(created && revision == 1 && task.kind == EvaluationKind::Review && task.status == EvaluationStatus::Draft);
+    ensure!(task.calibration_session_id == Some(session) && task.scorecard_version_id == version.id);
+    let (same, _, created) = store.start_assignment(s.ws, ann_item.id, s.users["ann"]).await?;
+    ensure!(!created && same.id == task.id, "starting again opens the same review");
+    ensure!(store.get_assignment(s.ws, ann_item.id).await?.status == AssignmentStatus::InProgress);
+    let answers = [Answer { criterion_id: s.criterion, choice: Choice::Option(0), comment: String::new() }];
+    let edit = EvaluationEdit { answers: &answers, overall_feedback: "", expected_revision: None };
+    store.save_evaluation(s.ws, task.id, s.users["ann"], edit, ScoringPolicy::default()).await?;
+    store.submit_evaluation(s.ws, task.id, s.users["ann"], ScoringPolicy::default()).await?;
+    ensure!(store.get_assignment(s.ws, ann_item.id).await?.status == AssignmentStatus::Done);
+    ensure!(
+        testing::count(store, "SELECT COUNT(*) FROM evaluations WHERE rollup_snapshot = 1").await == 0,
+        "a hidden task never counts in IQS"
+    );
+
+    // A participant added later gets an item; removed, it goes (nobody started it).
+    store.add_participant(s.ws, session, s.users["lead"], s.users["lead"]).await?;
+    ensure!(hidden_of(store.list_assignments(s.ws, &queue("lead")).await?).is_some());
+    store.remove_participant(s.ws, session, s.users["lead"], "on leave", s.users["lead"]).await?;
+    ensure!(hidden_of(store.list_assignments(s.ws, &queue("lead")).await?).is_none());
+    // A deleted draft puts the item back to "not started"; starting again makes a new task.
+    let (draft, ..) = store.start_assignment(s.ws, bob_item.id, s.users["bob"]).await?;
+    store.delete_draft_evaluation(s.ws, draft.id, s.users["bob"]).await?;
+    ensure!(store.get_assignment(s.ws, bob_item.id).await?.status == AssignmentStatus::Assigned);
+    let (again, _, created) = store.start_assignment(s.ws, bob_item.id, s.users["bob"]).await?;
+    ensure!(created && again.id != draft.id && again.calibration_session_id == Some(session));
+
+    // The reveal ends scoring: Bob's unfinished item and draft leave his queue; Ann's done one
+    // stays. The submitted session's results have Ann's score and Bob as not scored.
+    let revealed = store.reveal_calibration(s.ws, session, s.users["lead"]).await?;
+    ensure!(matches!(store.get_assignment(s.ws, bob_item.id).await, Err(StoreError::NotFound)));
+    ensure!(matches!(store.get_evaluation(s.ws, again.id).await, Err(StoreError::NotFound)));
+    ensure!(store.get_assignment(s.ws, ann_item.id).await?.status == AssignmentStatus::Done);
+    let facilitation = Facilitation {
+        calibrated: vec![CalibratedConversation {
+            conversation_id: outside.id,
+            answers: answers.to_vec(),
+            feedback: String::new(),
+        }],
+        ..Facilitation::default()
+    };
+    store.save_facilitation(s.ws, session, revealed.revision, facilitation, s.users["lead"]).await?;
+    store.submit_calibration(s.ws, session, None, false, s.users["lead"]).await?;
+    let rows = store.calibration_result_rows(s.ws, VendorScope::All, None, None).await?;
+    let row = |who: &str| rows.iter().find(|r| r.user_id == s.users[who]);
+    ensure!(row("ann").is_some_and(|r| r.scored && r.alignment == Some(1.0) && r.session_id == session), "{rows:?}");
+    ensure!(row("bob").is_some_and(|r| !r.scored), "{rows:?}");
+
+    // A cancelled session takes its open items out of the queues.
+    let second =
+        store.list_assignments(s.ws, &AssignmentQuery { plan_id: Some(plan.id), ..Default::default() }).await?;
+    let mut spare = None;
+    for i in 0..8 {
+        let c = store.get_conversation_by_external_id(s.ws, &format!("C-{i}")).await?;
+        if !second.iter().any(|a| a.conversation_id == c.id) && c.id != outside.id {
+            spare = Some(c.id);
+            break;
+        }
+    }
+    let spare = spare.context("another conversation outside the plan")?;
+    let cancelled = store.create_calibration(s.ws, with_plan(hidden_session(&s, version.id, spare, &["ann"]))).await?;
+    ensure!(store.list_assignments(s.ws, &queue("ann")).await?.iter().any(|a| a.conversation_id == spare));
+    store.cancel_calibration(s.ws, cancelled.session.id, "wrong week", s.users["lead"]).await?;
+    ensure!(!store.list_assignments(s.ws, &queue("ann")).await?.iter().any(|a| a.conversation_id == spare));
     Ok(())
 }

@@ -112,6 +112,7 @@ pub async fn create_calibration(
                 scoring_deadline: parse_time("scoring_deadline", &body.scoring_deadline)?,
                 conversation_ids: body.conversation_ids,
                 participant_ids: body.participant_ids,
+                review_plan_id: None,
                 created_by: viewer.user_id,
             },
         )

@@ -472,6 +472,7 @@ pub async fn create(
                 scoring_deadline,
                 conversation_ids: conversations,
                 participant_ids: participants,
+                review_plan_id: None,
                 created_by: page.viewer.user_id,
             },
         )

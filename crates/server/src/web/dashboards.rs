@@ -817,6 +817,7 @@ pub async fn create_session(
                 scoring_deadline: None,
                 conversation_ids: conversations,
                 participant_ids: participants,
+                review_plan_id: None,
                 created_by: viewer.user_id,
             },
         )

@@ -165,6 +165,7 @@ impl TestApp {
             scoring_deadline: None,
             conversation_ids: vec![conv_b.id],
             participant_ids: vec![participant],
+            review_plan_id: None,
             created_by: users["qa_lead"].id,
         };
         let blind = store.create_calibration(ws.id, session(SessionMode::Blind, users["reviewer"].id)).await?;
