@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use plumbline_domain::access::{Permission, SessionRole, Viewer};
 use plumbline_domain::calibration::{CalibrationSession, Facilitation, SessionMode, SessionStatus};
 use plumbline_domain::conversation::Conversation;
-use plumbline_domain::{ConversationId, Millis, ScorecardVersionId, UserId};
+use plumbline_domain::{ConversationId, Millis, PlanId, ScorecardVersionId, UserId};
 use plumbline_store::{
     ActionRecord, AuditEntry, DecisionNote, FollowUp, NewSession, Page, PageRequest, SessionPatch, SessionRecord,
     SessionVisibility,
@@ -73,10 +73,16 @@ pub struct CreateSession {
     pub scheduled_at: Option<String>,
     /// YYYY-MM-DD or Unix ms.
     pub scoring_deadline: Option<String>,
+    /// Hidden mode only: put each participant's tasks in their queue of this review plan, as
+    /// items like the plan's own (due at the scoring deadline, else the plan's due days). The
+    /// session must calibrate the active version of the plan's scorecard, and every participant
+    /// must write reviews and not have one of the conversations in their queue already.
+    pub review_plan_id: Option<PlanId>,
 }
 
 /// Creates a session (qa_leads and admins). Each participant gets a task per conversation in
-/// their work list at once; every participant and the facilitator must be allowed to see every
+/// their work list at once (a hidden session with a review plan: an item in their queue of that
+/// plan instead); every participant and the facilitator must be allowed to see every
 /// conversation.
 #[utoipa::path(post, path = "/api/v1/calibrations", tag = "calibrations", request_body = CreateSession,
     responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -112,7 +118,7 @@ pub async fn create_calibration(
                 scoring_deadline: parse_time("scoring_deadline", &body.scoring_deadline)?,
                 conversation_ids: body.conversation_ids,
                 participant_ids: body.participant_ids,
-                review_plan_id: None,
+                review_plan_id: body.review_plan_id,
                 created_by: viewer.user_id,
             },
         )

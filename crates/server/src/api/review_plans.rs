@@ -2,6 +2,11 @@
 //! vendor lead, for their own vendor's graders), and each grader's queue, from which the review
 //! is started. A vendor lead sees only the plans with one of their graders, and of those only
 //! what concerns their vendor.
+//!
+//! A hidden calibration session's tasks may wait in a plan's queues: in a grader's queue they
+//! are items like any other (`Assignment` never carries the session); those who assign reviews
+//! see them in a plan's items, marked ([`PlanItem`]); a plan's progress and a vendor lead's
+//! views leave them out.
 
 use super::evaluations::EvaluationView;
 use super::path_id;
@@ -13,9 +18,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use plumbline_domain::access::{Permission, VendorScope, Viewer};
 use plumbline_domain::review_plans::{PlanFilter, PlanProgress, PlanSample, ReviewPlan};
-use plumbline_domain::{PlanId, ScorecardId, UserId};
+use plumbline_domain::{CalibrationId, PlanId, ScorecardId, UserId};
 use plumbline_store::{Assignment, AssignmentQuery, NewReviewPlan, PlanDraw, now_millis};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A plan as the viewer may see it: whole for those who assign reviews; for a vendor lead only
 /// with their own vendor's graders and no filter naming another vendor or its team.
@@ -186,17 +191,46 @@ pub async fn progress(
     Ok(Json(state.store.plan_progress(viewer.workspace_id, plan.id, vendor, now_millis()).await?))
 }
 
-/// A plan's items, earliest due first (a vendor lead: their own vendor's graders' only).
+/// An item of a plan as those who assign reviews see it: the item, and the hidden calibration
+/// session it is a task of, if it is one.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlanItem {
+    #[serde(flatten)]
+    pub item: Assignment,
+    /// The hidden calibration session this item is a task of: its grader sees an ordinary item,
+    /// and its score goes to the session, not to the plan's progress.
+    pub hidden_calibration_id: Option<CalibrationId>,
+}
+
+/// A plan's items, earliest due first. qa_leads and admins also see the hidden calibration tasks
+/// waiting in the plan's queues, marked; a vendor lead sees their own vendor's graders' drawn
+/// items only.
 #[utoipa::path(get, path = "/api/v1/review-plans/{id}/assignments", tag = "review-plans", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<Assignment>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<PlanItem>), (status = 404, body = Problem)))]
 pub async fn plan_assignments(
     State(state): State<AppState>,
     Auth(viewer): Auth,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Vec<Assignment>>> {
+) -> ApiResult<Json<Vec<PlanItem>>> {
     let (plan, vendor) = visible_plan(&state, &viewer, &raw).await?;
-    let query = AssignmentQuery { plan_id: Some(plan.id), grader_vendor_id: vendor, ..Default::default() };
-    Ok(Json(state.store.list_assignments(viewer.workspace_id, &query).await?))
+    Ok(Json(plan_items(&state, &viewer, plan.id, vendor).await?))
+}
+
+/// A plan's items as the viewer may see them (the page shows the same).
+pub(crate) async fn plan_items(
+    state: &AppState,
+    viewer: &Viewer,
+    plan: PlanId,
+    vendor: Option<plumbline_domain::VendorId>,
+) -> ApiResult<Vec<PlanItem>> {
+    let query = AssignmentQuery {
+        plan_id: Some(plan),
+        grader_vendor_id: vendor,
+        with_hidden_calibration: viewer.may(Permission::Calibrate),
+        ..Default::default()
+    };
+    let items = state.store.list_assignments(viewer.workspace_id, &query).await?;
+    Ok(items.into_iter().map(|item| PlanItem { hidden_calibration_id: item.calibration_session_id, item }).collect())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -218,6 +252,9 @@ pub async fn my_queue(
     let query = AssignmentQuery {
         grader_id: Some(viewer.user_id),
         open_only: !q.include_done.unwrap_or(false),
+        // With the hidden calibration tasks, as ordinary items (deliberately not said in the doc
+        // comment, which the OpenAPI document publishes).
+        with_hidden_calibration: true,
         ..Default::default()
     };
     Ok(Json(state.store.list_assignments(viewer.workspace_id, &query).await?))

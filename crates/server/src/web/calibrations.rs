@@ -32,7 +32,7 @@ use plumbline_domain::conversation::{Channel, Conversation};
 use plumbline_domain::evaluation::{Answer, Choice};
 use plumbline_domain::org::{Role, User};
 use plumbline_domain::scorecard::{FieldError, ScorecardDefinition, VersionStatus};
-use plumbline_domain::{ConversationId, Millis, ScorecardVersionId, UserId};
+use plumbline_domain::{ConversationId, Millis, PlanId, ScorecardVersionId, UserId};
 use plumbline_store::{
     ConversationFilter, NewSession, PageRequest, SessionPatch, SessionRecord, SessionVisibility, StoreError,
     UserFilter, now_millis,
@@ -118,6 +118,8 @@ struct Draft {
     hide_agent_name: bool,
     scheduled_at: String,
     scoring_deadline: String,
+    /// Hidden mode: the review plan whose queues hold the tasks ("" for the work list).
+    review_plan_id: String,
     filter: ChoiceQuery,
 }
 
@@ -167,6 +169,7 @@ async fn create_form(state: &AppState, page: &PageAuth, draft: &Draft, errors: &
         .filter(|u| u.active)
         .collect();
     let vendors = state.store.list_vendors(ws, VendorScope::All).await?;
+    let plans = state.store.list_review_plans(ws, None).await?;
     let choices = conversation_choices_markup(state, page, &draft.filter, &draft.conversation_ids).await?;
     let field_error = |field: &str| {
         errors
@@ -207,6 +210,17 @@ async fn create_form(state: &AppState, page: &PageAuth, draft: &Draft, errors: &
                                 span class="guideline" { (help) }
                             }
                         }
+                    }
+                    @if !plans.is_empty() {
+                        label for="review_plan_id" { "Hidden mode: where the tasks wait" }
+                        select id="review_plan_id" name="review_plan_id" {
+                            option value="" { "each participant's work list, as a draft review" }
+                            @for plan in &plans {
+                                option value=(plan.id) selected[draft.review_plan_id == plan.id.to_string()] { "their queue of review plan " (plan.name) }
+                            }
+                        }
+                        p class="muted small" { "In a plan's queue a task looks like the plan's other items; calibrate the active version of the plan's scorecard." }
+                        @for e in field_error("review_plan_id") { p class="error" { (e) } }
                     }
                     div class="choice" {
                         input type="checkbox" name="hide_agent_name" id="hide_agent_name" value="1" checked[draft.hide_agent_name];
@@ -413,6 +427,7 @@ pub async fn create(
         hide_agent_name: fields.get("hide_agent_name").is_some(),
         scheduled_at: fields.text("scheduled_at"),
         scoring_deadline: fields.text("scoring_deadline"),
+        review_plan_id: fields.text("review_plan_id"),
         filter: ChoiceQuery {
             q: fields.text("q"),
             channel: fields.text("channel"),
@@ -450,6 +465,13 @@ pub async fn create(
     };
     let scheduled_at = time("scheduled_at", &draft.scheduled_at);
     let scoring_deadline = time("scoring_deadline", &draft.scoring_deadline);
+    let review_plan_id: Option<PlanId> = match draft.review_plan_id.trim() {
+        "" => None,
+        text => text.parse().ok().or_else(|| {
+            errors.push(FieldError::new("review_plan_id", "Choose a review plan from the list."));
+            None
+        }),
+    };
     let mut people: Vec<(String, UserId)> =
         participants.iter().enumerate().map(|(i, u)| (format!("participant_ids[{i}]"), *u)).collect();
     people.push(("facilitator_id".into(), facilitator));
@@ -472,7 +494,7 @@ pub async fn create(
                 scoring_deadline,
                 conversation_ids: conversations,
                 participant_ids: participants,
-                review_plan_id: None,
+                review_plan_id,
                 created_by: page.viewer.user_id,
             },
         )
@@ -1437,6 +1459,9 @@ fn setup_tab(page: &PageAuth, view: &SessionView, users: &[User], draft: &SetupD
                 (field_error("facilitator_id"))
                 @if s.mode == SessionMode::Hidden {
                     p class="muted small" { "A hidden session shows the agent's name, as an ordinary review does." }
+                    @if let Some(plan) = s.review_plan_id {
+                        p class="muted small" { "The tasks wait in the participants' queues of " a href={ "/review-plans/" (plan) } { "a review plan" } ", as ordinary items; a participant added later gets theirs there too." }
+                    }
                 } @else {
                     div class="choice" {
                         input type="checkbox" name="hide_agent_name" id="hide_agent_name" value="1" checked[draft.hide_agent_name] disabled[!open];

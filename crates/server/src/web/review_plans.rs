@@ -6,6 +6,7 @@
 use super::ui::{date, datetime};
 use super::{Fields, Nav, PageError, PageResult, csrf_field, layout};
 use crate::AppState;
+use crate::api::review_plans::PlanItem;
 use crate::extract::PageAuth;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -18,7 +19,7 @@ use plumbline_domain::org::Role;
 use plumbline_domain::review_plans::{AssignmentStatus, PlanFilter, PlanSample, ReviewPlan};
 use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::{AssignmentId, PlanId};
-use plumbline_store::{Assignment, AssignmentQuery, NewReviewPlan, UserFilter, now_millis};
+use plumbline_store::{AssignmentQuery, NewReviewPlan, UserFilter, now_millis};
 use serde::Deserialize;
 
 fn status_text(status: AssignmentStatus) -> &'static str {
@@ -47,8 +48,13 @@ pub async fn queue(State(state): State<AppState>, page: PageAuth, Query(q): Quer
         return Err(PageError::NotFound);
     }
     let include_done = q.done.is_some();
-    let query =
-        AssignmentQuery { grader_id: Some(page.viewer.user_id), open_only: !include_done, ..Default::default() };
+    // Hidden calibration tasks are among them, and look like every other item.
+    let query = AssignmentQuery {
+        grader_id: Some(page.viewer.user_id),
+        open_only: !include_done,
+        with_hidden_calibration: true,
+        ..Default::default()
+    };
     let items = state.store.list_assignments(page.viewer.workspace_id, &query).await?;
     let now = now_millis();
     Ok(layout(
@@ -429,13 +435,8 @@ pub async fn detail(
         crate::api::review_plans::plan_for(&state, &page.viewer, state.store.get_review_plan(ws, id).await?).await?;
     let now = now_millis();
     let progress = state.store.plan_progress(ws, id, scope.vendor(), now).await?;
-    let items: Vec<Assignment> = state
-        .store
-        .list_assignments(
-            ws,
-            &AssignmentQuery { plan_id: Some(id), grader_vendor_id: scope.vendor(), ..Default::default() },
-        )
-        .await?;
+    let items = crate::api::review_plans::plan_items(&state, &page.viewer, id, scope.vendor()).await?;
+    let hidden = items.iter().filter(|i| i.hidden_calibration_id.is_some()).count();
     let planner = page.viewer.may(Permission::AssignReviews);
     let card = state.store.get_scorecard(ws, plan.scorecard_id).await.map(|c| c.name).unwrap_or_default();
     let pct = |n: usize| if progress.assigned == 0 { 0.0 } else { 100.0 * n as f64 / progress.assigned as f64 };
@@ -466,6 +467,9 @@ pub async fn detail(
             section {
                 h2 { "Progress" }
                 p { (progress.done) " of " (progress.assigned) " done · " (progress.in_progress) " in progress · " (progress.overdue) " overdue" }
+                @if hidden > 0 {
+                    p class="muted small" { "Not counted here: " (hidden) " hidden calibration " (if hidden == 1 { "task" } else { "tasks" }) " in the graders' queues (marked below). Their graders see ordinary items; the scores go to the session." }
+                }
                 @if progress.assigned > 0 {
                     svg class="dist" role="img" width="420" height="18" viewBox="0 0 420 18" {
                         title { (progress.done) " done, " (progress.in_progress) " in progress, " (progress.assigned - progress.done - progress.in_progress) " not started" }
@@ -488,10 +492,14 @@ pub async fn detail(
                 @else {
                     table {
                         thead { tr { th { "Conversation" } th { "Grader" } th { "Draw" } th { "Due" } th { "Status" } } }
-                        tbody { @for item in &items { tr {
+                        tbody { @for PlanItem { item, hidden_calibration_id } in &items { tr {
                             td { (item.conversation_external_id) }
                             td { (item.grader_name) }
-                            td class="num" { (item.draw_number + 1) }
+                            td class="num" {
+                                @if let Some(session) = hidden_calibration_id {
+                                    a href={ "/calibrations/" (session) } { span class="badge scoring" { "hidden calibration" } }
+                                } @else { (item.draw_number + 1) }
+                            }
                             td { (date(item.due_at)) @if item.status != AssignmentStatus::Done && item.due_at < now { " " span class="badge critical" { "overdue" } } }
                             td { (status_text(item.status)) @if let Some(at) = item.submitted_at { " " span class="muted small" { (datetime(at)) } } }
                         } } }

@@ -2,7 +2,7 @@
 //! numbers worked out by hand, the blind-leak walk, hidden mode looking exactly like a review,
 //! concurrent facilitation saves, and publishing allowed and refused.
 
-use super::{PASSWORD, Reply};
+use super::{PASSWORD, Reply, shape};
 use anyhow::{Context, Result, ensure};
 use axum::Router;
 use axum::body::Body;
@@ -559,18 +559,6 @@ async fn blind_participants_see_nothing_of_others(db: &TestDatabase) -> Result<(
     let refused = app.call(Method::GET, &format!("/api/v1/calibrations/{id}/matrix"), "g4", None).await?;
     ensure!(refused.status == StatusCode::FORBIDDEN && !refused.text.contains("COMMENT"));
     Ok(())
-}
-
-/// The JSON shape of a value: keys and value types, not values.
-fn shape(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
-        Value::String(_) => json!("string"),
-        Value::Number(_) => json!("number"),
-        Value::Bool(_) => json!("bool"),
-        Value::Null => Value::Null,
-    }
 }
 
 async fn hidden_tasks_look_like_reviews(db: &TestDatabase) -> Result<()> {

@@ -373,6 +373,18 @@ impl TestApp {
     }
 }
 
+/// The JSON shape of a value: keys and value types, not values.
+pub(crate) fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => Value::Null,
+    }
+}
+
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {

@@ -1,9 +1,10 @@
 //! Review assignments and grading habits through the API, on both databases: a plan's recorded
 //! seed reproduces its sample, the work is spread evenly, a BPO grader never gets another
 //! vendor's conversation, a queue item completes when its review is submitted, active time
-//! accumulates, and the copied-feedback share of a worked example.
+//! accumulates, the copied-feedback share of a worked example, and a hidden calibration task in
+//! the queue: an ordinary item to its grader, its score in the session's report.
 
-use super::PASSWORD;
+use super::{PASSWORD, shape};
 use anyhow::{Context, Result, ensure};
 use axum::Router;
 use axum::body::Body;
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use tower::ServiceExt;
 
-plumbline_store::scenarios!(a_plan_from_draw_to_done, grading_habits_worked_example);
+plumbline_store::scenarios!(a_plan_from_draw_to_done, grading_habits_worked_example, hidden_calibration_in_the_queue);
 
 struct App {
     _db: TestDatabase,
@@ -523,5 +524,169 @@ async fn grading_habits_worked_example(db: &TestDatabase) -> Result<()> {
     ensure!(status == StatusCode::OK && html.contains("40%") && html.contains("(2 of 5)"), "{html}");
     let later = app.ok(Method::GET, "/api/v1/reports/grading-habits?from=2999-01-01", "lead", None).await?;
     ensure!(later["graders"] == json!([]));
+    Ok(())
+}
+
+/// A hidden session in a plan's queues, through the API and the pages: its item looks like a
+/// drawn one to its grader (same fields, same row), starting it opens the session's task, the
+/// submitted score reaches the session's report; no one else sees the item; the qa_lead sees it
+/// marked, outside the plan's progress; the Globex lead does not see it at all.
+async fn hidden_calibration_in_the_queue(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = App::new(db).await?;
+    let graders = json!([app.users["ann"], app.users["bob"], app.users["gus"]]);
+    let plan = app
+        .ok(
+            Method::POST,
+            "/api/v1/review-plans",
+            "lead",
+            Some(json!({"name": "Week 10", "scorecard_id": app.scorecard, "sample": {"percent": 50},
+                "filter": {"from": "2026-03-02", "to": "2026-03-08"}, "grader_ids": graders, "seed": "99"})),
+        )
+        .await?;
+    let plan_id = plan["id"].as_str().context("id")?.to_string();
+    let drawn = app.ok(Method::POST, &format!("/api/v1/review-plans/{plan_id}/draws"), "lead", None).await?;
+    let in_plan: Vec<String> =
+        drawn["drawn"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    // A Globex conversation the plan did not draw: Ann, Bob (internal) and Gus (Globex) may see it.
+    let (conversation, ..) = app
+        .conversations
+        .iter()
+        .find(|(id, vendor, _)| *vendor == app.vendors["globex"] && !in_plan.contains(id))
+        .context("an undrawn Globex conversation")?
+        .clone();
+    let progress = app.ok(Method::GET, &format!("/api/v1/review-plans/{plan_id}/progress"), "lead", None).await?;
+
+    let body = |plan: &str, mode: &str| {
+        json!({"title": "Unannounced tone check", "scorecard_version_id": app.version, "mode": mode,
+            "conversation_ids": [conversation], "review_plan_id": plan,
+            "participant_ids": [app.users["ann"], app.users["bob"], app.users["gus"]],
+            "scoring_deadline": "2026-12-01"})
+    };
+    let (status, refused, _) =
+        app.call(Method::POST, "/api/v1/calibrations", "lead", Some(body(&plan_id, "blind"))).await?;
+    ensure!(
+        status == StatusCode::UNPROCESSABLE_ENTITY && refused["errors"][0]["field"] == "review_plan_id",
+        "{refused}"
+    );
+    let session = app.ok(Method::POST, "/api/v1/calibrations", "lead", Some(body(&plan_id, "hidden"))).await?;
+    let session_id = session["id"].as_str().context("session")?.to_string();
+    ensure!(session["review_plan_id"] == plan_id.as_str(), "{session}");
+
+    // Ann's queue: the hidden item has exactly the fields of her drawn item, and nothing in it
+    // (nor in her queue page) speaks of a calibration.
+    let queue = app.ok(Method::GET, "/api/v1/queue", "ann", None).await?;
+    let items = queue.as_array().context("queue")?;
+    let hidden = items.iter().find(|i| i["conversation_id"] == conversation.as_str()).context("hidden item")?;
+    let ordinary = items.iter().find(|i| i["conversation_id"] != conversation.as_str()).context("a drawn item")?;
+    ensure!(shape(hidden) == shape(ordinary), "shapes differ:\n{hidden}\n{ordinary}");
+    ensure!(
+        hidden["plan_id"] == plan_id.as_str() && hidden["plan_name"] == "Week 10" && hidden["status"] == "assigned"
+    );
+    ensure!(hidden["draw_number"] == ordinary["draw_number"]);
+    let text = queue.to_string();
+    ensure!(!text.contains(&session_id) && !text.to_lowercase().contains("calibrat"), "{text}");
+    let item = hidden["id"].as_str().context("item")?.to_string();
+    let (status, html) = app.page("ann", "/queue").await?;
+    let main = html.split("<main").nth(1).unwrap_or_default();
+    ensure!(status == StatusCode::OK && main.contains(&format!("/queue/{item}/start")), "{html}");
+    ensure!(!main.to_lowercase().contains("calibrat") && !main.contains("Unannounced"), "{main}");
+    let row = |id: &str| main.split("<tr>").find(|r| r.contains(id)).unwrap_or_default().to_string();
+    let ordinary_row = row(ordinary["id"].as_str().unwrap_or("-"));
+    let hidden_row = row(&item);
+    ensure!(
+        !ordinary_row.is_empty()
+            && hidden_row.matches("<td").count() == ordinary_row.matches("<td").count()
+            && hidden_row.contains("Week 10")
+    );
+
+    // Nobody else sees Ann's item: Bob has his own, Gus his own, and neither may start hers.
+    for who in ["bob", "gus"] {
+        let theirs = app.ok(Method::GET, "/api/v1/queue", who, None).await?;
+        ensure!(!theirs.to_string().contains(&item), "{who} sees Ann's item");
+        let (status, ..) = app.call(Method::POST, &format!("/api/v1/queue/{item}/start"), who, None).await?;
+        ensure!(status == StatusCode::NOT_FOUND);
+    }
+
+    // Starting it opens a review shaped like any started from the queue; submitting it is done.
+    let (status, task, text) = app.call(Method::POST, &format!("/api/v1/queue/{item}/start"), "ann", None).await?;
+    ensure!(status == StatusCode::CREATED && task["kind"] == "review" && task["status"] == "draft", "{text}");
+    let (_, plain, _) = app
+        .call(Method::POST, &format!("/api/v1/queue/{}/start", ordinary["id"].as_str().unwrap_or("-")), "ann", None)
+        .await?;
+    ensure!(shape(&task) == shape(&plain), "shapes differ:\n{task}\n{plain}");
+    ensure!(!text.contains(&session_id) && !text.to_lowercase().contains("calibrat"), "{text}");
+    let review = task["id"].as_str().context("task")?.to_string();
+    let (status, html) = app.page("ann", &format!("/evaluations/{review}")).await?;
+    let main = html.split("<main").nth(1).unwrap_or_default();
+    ensure!(status == StatusCode::OK && !main.to_lowercase().contains("calibrat"), "{main}");
+    let answers = json!([{"criterion_id": app.criterion, "choice": {"option": 1}, "comment": "Warm greeting, clear next steps."}]);
+    app.ok(
+        Method::PUT,
+        &format!("/api/v1/evaluations/{review}"),
+        "ann",
+        Some(json!({"answers": answers, "active_seconds": 240})),
+    )
+    .await?;
+    app.ok(Method::POST, &format!("/api/v1/evaluations/{review}/submit"), "ann", None).await?;
+    let all = app.ok(Method::GET, "/api/v1/queue?include_done=true", "ann", None).await?;
+    let done = all.as_array().and_then(|a| a.iter().find(|i| i["id"] == item.as_str()).cloned()).context("done")?;
+    ensure!(done["status"] == "done" && done["evaluation_id"] == review.as_str());
+    // Her grading habits count it as the review it looks like.
+    let habits = app.ok(Method::GET, "/api/v1/reports/grading-habits", "lead", None).await?;
+    let ann =
+        habits["graders"].as_array().and_then(|g| g.iter().find(|r| r["name"] == "ann").cloned()).context("ann")?;
+    ensure!(ann["reviews"] == 1 && ann["timed_reviews"] == 1, "{ann}");
+
+    // The qa_lead sees the three hidden items marked, outside the plan's progress; the Globex
+    // lead sees neither Gus's hidden item nor a mark.
+    let items = app.ok(Method::GET, &format!("/api/v1/review-plans/{plan_id}/assignments"), "lead", None).await?;
+    let marked: Vec<&Value> =
+        items.as_array().into_iter().flatten().filter(|i| i["hidden_calibration_id"] == session_id.as_str()).collect();
+    ensure!(marked.len() == 3 && marked.iter().all(|i| i["conversation_id"] == conversation.as_str()), "{items}");
+    let unmarked = items.as_array().map_or(0, |a| a.iter().filter(|i| i["hidden_calibration_id"].is_null()).count());
+    ensure!(unmarked == in_plan.len(), "{items}");
+    let now = app.ok(Method::GET, &format!("/api/v1/review-plans/{plan_id}/progress"), "lead", None).await?;
+    ensure!(now["assigned"] == progress["assigned"] && now["done"] == 0, "hidden items are not the plan's: {now}");
+    let (status, html) = app.page("lead", &format!("/review-plans/{plan_id}")).await?;
+    ensure!(status == StatusCode::OK && html.contains("hidden calibration") && html.contains(&session_id));
+    let theirs = app.ok(Method::GET, &format!("/api/v1/review-plans/{plan_id}/assignments"), "glead", None).await?;
+    let text = theirs.to_string();
+    ensure!(!text.contains(&conversation) && !text.contains(&session_id), "{text}");
+    let (_, html) = app.page("glead", &format!("/review-plans/{plan_id}")).await?;
+    ensure!(!html.contains("hidden calibration") && !html.contains(&session_id));
+
+    // The facilitator closes the session: Ann's score is in the report; Bob and Gus never
+    // scored, and their items leave the queues.
+    let facilitation =
+        app.ok(Method::GET, &format!("/api/v1/calibrations/{session_id}/facilitation"), "lead", None).await?;
+    let document = json!({"calibrated": [{"conversation_id": conversation, "answers": [{"criterion_id": app.criterion, "choice": {"option": 1}}]}]});
+    app.ok(
+        Method::PUT,
+        &format!("/api/v1/calibrations/{session_id}/facilitation"),
+        "lead",
+        Some(json!({"revision": facilitation["revision"], "facilitation": document})),
+    )
+    .await?;
+    app.ok(Method::POST, &format!("/api/v1/calibrations/{session_id}/submit"), "lead", Some(json!({"publish": false})))
+        .await?;
+    let report = app.ok(Method::GET, &format!("/api/v1/calibrations/{session_id}/report"), "lead", None).await?;
+    let results = report.to_string();
+    ensure!(results.contains(app.users["ann"].as_str()), "{report}");
+    let performance = app.ok(Method::GET, "/api/v1/reports/calibration", "lead", None).await?;
+    let line = performance["sessions"]
+        .as_array()
+        .and_then(|s| s.iter().find(|l| l["session_id"] == session_id.as_str()).cloned())
+        .context("session line")?;
+    ensure!(line["participants"] == 3 && line["scored"] == 1 && line["mean_alignment"] == 1.0, "{line}");
+    let grader = performance["graders"]
+        .as_array()
+        .and_then(|g| g.iter().find(|l| l["name"] == "ann").cloned())
+        .context("ann's line")?;
+    ensure!(grader["sessions_attended"] == 1, "{grader}");
+    for who in ["bob", "gus"] {
+        let theirs = app.ok(Method::GET, "/api/v1/queue?include_done=true", who, None).await?;
+        ensure!(!theirs.to_string().contains(&conversation), "{who}'s item was withdrawn");
+    }
     Ok(())
 }
