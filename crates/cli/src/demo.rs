@@ -403,8 +403,8 @@ const SESSIONS: [SessionSeed; 4] = [
 ];
 
 /// Calibration in the demo: three submitted sessions (so the Calibration Performance Report
-/// has data; one published), one still scoring (grader1 has it in their work list) and a
-/// weekly series. Graders answer with the same model as their reviews; the calibrated answer
+/// has data; one published), one still scoring (grader1 has it in their work list), a hidden
+/// one in a review plan's queues ([`seed_queue`]) and a weekly series. Graders answer with the same model as their reviews; the calibrated answer
 /// is what a perfectly attentive grader gives.
 async fn seed_calibration(
     scene: &CalibrationScene<'_>,
@@ -524,6 +524,7 @@ async fn seed_calibration(
         store.save_facilitation(ws, id, revealed.revision, facilitation, scene.lead).await.map_err(store_error)?;
         store.submit_calibration(ws, id, None, plan.publish, scene.lead).await.map_err(store_error)?;
     }
+    seed_queue(scene, seed, version, &taken, now).await?;
     // A weekly series for the internal graders, starting next Monday.
     let today = plumbline_domain::time::Date::of(now);
     let monday = plumbline_domain::time::Date::of(now + i64::from(7 - today.weekday()) * DAY_MS);
@@ -545,6 +546,78 @@ async fn seed_calibration(
                 filter: plumbline_domain::series::SeriesFilter { within_days: Some(30), ..Default::default() },
                 conversations_per_occurrence: 1,
                 seed: Some(seed),
+                created_by: scene.lead,
+            },
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Review assignments in the demo: a plan sampling the internal vendor's unreviewed
+/// conversations for the four internal graders, drawn once, and a hidden calibration session
+/// waiting in two of their queues as an ordinary item (grader1 finds it in "My queue"; the QA
+/// lead sees it marked on the plan's page).
+async fn seed_queue(
+    scene: &CalibrationScene<'_>,
+    seed: u64,
+    version: &plumbline_domain::scorecard::ScorecardVersion,
+    taken: &HashSet<usize>,
+    now: i64,
+) -> Result<()> {
+    use plumbline_domain::review_plans::{PlanFilter, PlanSample};
+    let (store, ws) = (scene.store, scene.ws);
+    let internal = store.internal_vendor(ws).await.map_err(store_error)?.id;
+    let plan = store
+        .create_review_plan(
+            ws,
+            plumbline_store::NewReviewPlan {
+                name: "Northwind weekly sample".into(),
+                scorecard_id: version.scorecard_id,
+                sample: PlanSample::Percent(10.0),
+                period_days: 7,
+                filter: PlanFilter { vendor_id: Some(internal), ..Default::default() },
+                grader_ids: scene.graders[..4].to_vec(),
+                due_in_days: 5,
+                seed: Some(seed),
+                created_by: scene.lead,
+            },
+        )
+        .await
+        .map_err(store_error)?;
+    let drawn = match store.draw_review_plan(ws, plan.id, now).await {
+        Ok(draw) => draw.drawn,
+        // Nothing unreviewed in the last week (not with the demo's own data): an empty queue.
+        Err(StoreError::Conflict(_)) => Vec::new(),
+        Err(e) => return Err(store_error(e)),
+    };
+    let mut rng = Rng::new(seed, 5);
+    let conversation_id = loop {
+        let i = rng.below(scene.conversations.len());
+        if scene.conversations[i].vendor != 0 || taken.contains(&i) {
+            continue;
+        }
+        let external = &scene.conversations[i].record.external_id;
+        let id = *scene.ids.get(external).ok_or_else(|| anyhow!("conversation {external} was not imported"))?;
+        if !drawn.contains(&id) {
+            break id;
+        }
+    };
+    store
+        .create_calibration(
+            ws,
+            plumbline_store::NewSession {
+                title: "Unannounced tone check".into(),
+                goals: "Do the internal graders agree on tone when they do not know it is a calibration?".into(),
+                scorecard_version_id: version.id,
+                facilitator_id: scene.lead,
+                mode: plumbline_domain::calibration::SessionMode::Hidden,
+                hide_agent_name: false,
+                scheduled_at: Some(now + 5 * DAY_MS),
+                scoring_deadline: Some(now + 4 * DAY_MS),
+                conversation_ids: vec![conversation_id],
+                participant_ids: vec![scene.graders[0], scene.graders[2]],
+                review_plan_id: Some(plan.id),
                 created_by: scene.lead,
             },
         )
@@ -2143,21 +2216,34 @@ mod tests {
         assert!(reviews.items.iter().any(|e| e.answers.iter().any(|a| a.choice == Choice::NotApplicable)));
 
         // Calibration: three submitted sessions feed the report; one is scoring, with a task in
-        // grader1's work list; a weekly series.
+        // grader1's work list; a hidden one waits in grader1's queue of the review plan; a weekly
+        // series.
         use plumbline_domain::calibration::SessionStatus;
         let sessions = store
             .list_calibrations(ws, plumbline_store::SessionVisibility::All, None, &PageRequest::default())
             .await?
             .items;
         let submitted = sessions.iter().filter(|s| s.status == SessionStatus::Submitted).count();
-        assert_eq!((sessions.len(), submitted), (4, 3));
+        assert_eq!((sessions.len(), submitted), (5, 3));
         let scope = plumbline_domain::access::VendorScope::All;
         let rows = store.calibration_result_rows(ws, scope, None, None).await?;
         assert!(rows.iter().filter(|r| r.scored).count() >= 20 && rows.iter().any(|r| !r.scored));
         let tom = reviewers.iter().find(|u| u.name == "Tom Becker").expect("grader1");
-        let scoring = sessions.iter().find(|s| s.status == SessionStatus::Scoring).expect("a scoring session");
+        let scoring = sessions
+            .iter()
+            .find(|s| s.status == SessionStatus::Scoring && s.review_plan_id.is_none())
+            .expect("a scoring session");
         let tasks = store.calibration_tasks(ws, scoring.id).await?;
         assert!(tasks.iter().any(|t| t.reviewer_id == tom.id && t.status == EvaluationStatus::Draft));
+        let hidden = sessions.iter().find(|s| s.review_plan_id.is_some()).expect("a hidden session in a plan");
+        let queue = plumbline_store::AssignmentQuery {
+            grader_id: Some(tom.id),
+            with_hidden_calibration: true,
+            ..Default::default()
+        };
+        let queue = store.list_assignments(ws, &queue).await?;
+        assert!(queue.iter().any(|a| a.calibration_session_id == Some(hidden.id)), "{queue:?}");
+        assert_eq!(store.list_review_plans(ws, None).await?.len(), 1);
         assert_eq!(store.list_series(ws).await?.len(), 1);
         Ok(())
     }
