@@ -15,11 +15,13 @@ pub const MIN_INTERVAL_EVALUATIONS: i64 = 5;
 /// Below this many pairs a correlation is not given.
 pub const MIN_CORRELATION_PAIRS: i64 = 10;
 
-/// The grain of a stored rollup row: a day, or a calendar month (keyed by its first day).
+/// The grain of a stored rollup row: a day, a calendar month (keyed by its first day), or all
+/// time (period 0; kept for the agent and segment rollups, which "all time" reports read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Grain {
     Day = 0,
     Month = 1,
+    All = 2,
 }
 
 /// How a half-open range of days `[from, to)` is read: whole calendar months from month rows,

@@ -143,7 +143,7 @@ pub async fn trend(
     let group_cols: Vec<&str> = column.map(|(_, c)| vec![c]).unwrap_or_default();
     let rows = state
         .store
-        .rollup_sums(
+        .rollup_score_sums(
             viewer.workspace_id,
             viewer.vendor_scope(),
             rollup,
@@ -235,8 +235,10 @@ pub async fn target_progress(state: &AppState, viewer: &Viewer, target: Target) 
     let sums = |from: i64, to: i64| {
         let filter = filter.clone();
         async move {
-            let rows =
-                state.store.rollup_sums(ws, scope, Rollup::Segment, &[], &filter, (from, to), TimeMode::Total).await?;
+            let rows = state
+                .store
+                .rollup_score_sums(ws, scope, Rollup::Segment, &[], &filter, (from, to), TimeMode::Total)
+                .await?;
             let mut total = ScoreSums::default();
             for r in rows {
                 total.add(&r.sums);
@@ -349,7 +351,7 @@ pub async fn vendor_view(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
         .rollup_sums(ws, scope, Rollup::Segment, &["vendor_id", "grader_class"], filter, (from, to), TimeMode::Total)
         .await?;
     let months = store
-        .rollup_sums(
+        .rollup_score_sums(
             ws,
             scope,
             Rollup::Segment,
@@ -695,14 +697,20 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let (from, to) = range_or_last(filter, 30);
     let previous_from = (from - (to - from)).max(0);
     let filter = IqsFilter { channel: None, ..filter.clone() };
-    let current =
-        state.store.rollup_sums(ws, scope, Rollup::Agent, &["agent_id"], &filter, (from, to), TimeMode::Total).await?;
-    let previous = state
-        .store
-        .rollup_sums(ws, scope, Rollup::Agent, &["agent_id"], &filter, (previous_from, from), TimeMode::Total)
-        .await?;
+    // Both periods are read side by side, each on its own connection; names come with the rows.
+    let (current, previous) = tokio::try_join!(
+        state.store.rollup_score_sums(ws, scope, Rollup::Agent, &["agent_id"], &filter, (from, to), TimeMode::Total),
+        state.store.rollup_score_sums(
+            ws,
+            scope,
+            Rollup::Agent,
+            &["agent_id"],
+            &filter,
+            (previous_from, from),
+            TimeMode::Total
+        ),
+    )?;
     let previous: HashMap<&str, &ScoreSums> = previous.iter().map(|r| (r.key[0].as_str(), &r.sums)).collect();
-    let names = state.store.group_names(ws, IqsGrouping::Agent).await?;
     let lines: Vec<LeaderLine> = current
         .iter()
         .filter(|r| !r.key[0].is_empty() && r.sums.scored >= LEADERBOARD_MIN_EVALUATIONS)
@@ -712,7 +720,7 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
             let iqs = r.sums.iqs();
             LeaderLine {
                 agent_id: r.key[0].clone(),
-                name: names.get(&r.key[0]).cloned().unwrap_or_default(),
+                name: r.name.clone().unwrap_or_default(),
                 evaluations: r.sums.evaluations,
                 iqs,
                 ci95: r.sums.iqs_ci95(),
@@ -743,4 +751,85 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
         top,
         most_improved,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ordering and paging the IQS report's rows
+
+/// How the IQS report's rows are searched, ordered and paged (the API and the page alike): a
+/// workspace of 5,000 agents is read a page at a time, best or worst first.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RowPage {
+    /// name, iqs, evaluations or change (default: name).
+    pub sort: Option<String>,
+    /// asc or desc (default: asc by name, desc otherwise). Rows without a value come last.
+    pub order: Option<String>,
+    /// Only rows whose name contains this, ignoring case.
+    pub q: Option<String>,
+    /// At most this many rows, 1 to 5000 (default: every row).
+    pub limit: Option<u32>,
+    /// Rows to skip before the first one returned (default 0).
+    pub offset: Option<u32>,
+}
+
+/// The largest page of rows.
+pub const MAX_ROW_PAGE: u32 = 5_000;
+
+impl RowPage {
+    /// The sort key and whether it runs high to low, checked.
+    pub fn ordering(&self) -> ApiResult<(&str, bool)> {
+        let sort = self.sort.as_deref().filter(|s| !s.is_empty()).unwrap_or("name");
+        if !["name", "iqs", "evaluations", "change"].contains(&sort) {
+            return Err(ApiError::field("sort", "must be name, iqs, evaluations or change"));
+        }
+        let descending = match self.order.as_deref().filter(|o| !o.is_empty()) {
+            None => sort != "name",
+            Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(ApiError::field("order", "must be asc or desc")),
+        };
+        Ok((sort, descending))
+    }
+
+    /// The rows that match `q`, ordered, and the page of them asked for; with how many matched.
+    pub fn apply(&self, mut rows: Vec<plumbline_store::IqsRow>) -> ApiResult<(Vec<plumbline_store::IqsRow>, usize)> {
+        let (sort, descending) = self.ordering()?;
+        if self.limit.is_some_and(|l| l == 0 || l > MAX_ROW_PAGE) {
+            return Err(ApiError::field("limit", format!("must be between 1 and {MAX_ROW_PAGE}")));
+        }
+        if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let q = q.to_lowercase();
+            rows.retain(|r| r.name.to_lowercase().contains(&q));
+        }
+        let value = |r: &plumbline_store::IqsRow| match sort {
+            "iqs" => r.iqs,
+            "evaluations" => Some(r.evaluations as f64),
+            _ => r.change,
+        };
+        rows.sort_by(|a, b| {
+            let order = if sort == "name" {
+                a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id))
+            } else {
+                match (value(a), value(b)) {
+                    (Some(x), Some(y)) => {
+                        let o = x.total_cmp(&y);
+                        if descending { o.reverse() } else { o }
+                    }
+                    // Rows without a value come last either way.
+                    (Some(_), None) => return std::cmp::Ordering::Less,
+                    (None, Some(_)) => return std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+                .then_with(|| a.name.cmp(&b.name))
+            };
+            if sort == "name" && descending { order.reverse() } else { order }
+        });
+        let total = rows.len();
+        let offset = (self.offset.unwrap_or(0) as usize).min(total);
+        let end = self.limit.map_or(total, |l| (offset + l as usize).min(total));
+        rows.truncate(end);
+        rows.drain(..offset);
+        Ok((rows, total))
+    }
 }

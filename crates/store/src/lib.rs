@@ -173,6 +173,7 @@ impl Store {
     /// Runs pending migrations.
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
+        self.sqlite_layout().await?;
         // A database from before the report rollups gets them built once.
         self.ensure_rollups().await
     }

@@ -13,6 +13,7 @@ use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::time::DAY_MS;
 use plumbline_domain::{AgentId, Millis, ScorecardId, TeamId, VendorId, WorkspaceId};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 use std::collections::HashMap;
 
 /// What to group the IQS by.
@@ -101,12 +102,22 @@ impl Rollup {
         }
     }
 
-    fn sums(self) -> String {
-        cast_sums(match self {
+    /// `CAST(SUM(c) AS DOUBLE PRECISION) AS c, ...` over the value columns (of the table named
+    /// by `prefix`, as `r.`): PostgreSQL sums BIGINT into NUMERIC, which the `Any` driver cannot
+    /// read.
+    /// With `outcomes` false, the agent and segment rollups sum the score columns only.
+    fn sums(self, prefix: &str, outcomes: bool) -> String {
+        let columns = match self {
+            Rollup::Agent | Rollup::Segment if !outcomes => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
             Rollup::Agent => crate::rollups::AGENT_VALUES,
             Rollup::Segment => crate::rollups::SEGMENT_VALUES,
             Rollup::Criterion => crate::rollups::CRITERION_VALUES,
-        })
+        };
+        columns
+            .iter()
+            .map(|c| format!("CAST(SUM({prefix}{c}) AS DOUBLE PRECISION) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The rollup that can group by `grouping` (Group reads criteria and adds them up).
@@ -122,10 +133,115 @@ impl Rollup {
     }
 }
 
-/// `CAST(SUM(c) AS DOUBLE PRECISION) AS c, ...`: PostgreSQL sums BIGINT into NUMERIC, which the
-/// `Any` driver cannot read.
-fn cast_sums(columns: &[&str]) -> String {
-    columns.iter().map(|c| format!("CAST(SUM({c}) AS DOUBLE PRECISION) AS {c}")).collect::<Vec<_>>().join(", ")
+/// The score sums lead the value columns of the agent and segment rollups (`ScoreSums`).
+const SCORE_COLUMNS: usize = 10;
+
+/// Which rows of a rollup a report reads, and how they are grouped.
+struct RollupRead<'a> {
+    /// Whether to read the outcome sums (FCR, handle time, CSAT, NPS) beside the scores.
+    outcomes: bool,
+    workspace: WorkspaceId,
+    scope: VendorScope,
+    rollup: Rollup,
+    group_by: &'a [&'a str],
+    filter: &'a IqsFilter,
+    /// `[from, to)`, days.
+    days: (i64, i64),
+    time: TimeMode,
+}
+
+impl RollupRead<'_> {
+    /// The (grain, from, to) ranges of rows that cover the days exactly once: the all-time rows
+    /// for everything up to today, else whole months from month rows and the rest from day rows;
+    /// day rows only for a daily or weekly series.
+    fn ranges(&self, today: i64) -> Vec<(Grain, i64, i64)> {
+        let (from, to) = self.days;
+        match self.time {
+            TimeMode::Series(Interval::Day | Interval::Week) => vec![(Grain::Day, from, to)],
+            TimeMode::Total if from == 0 && to > today && self.rollup != Rollup::Criterion => vec![(Grain::All, 0, 1)],
+            _ => {
+                let split = split_period(from, to);
+                let mut ranges: Vec<_> = split.months.map(|(a, b)| (Grain::Month, a, b)).into_iter().collect();
+                ranges.extend(split.days.iter().map(|&(a, b)| (Grain::Day, a, b)));
+                ranges
+            }
+        }
+    }
+
+    /// The filters, the viewer's scope and one range of rows, on the columns of the rollup
+    /// table named by `prefix`.
+    fn conditions(&self, q: &mut Select, prefix: &str, (grain, from, to): (Grain, i64, i64)) {
+        let column = |c: &str| format!("{prefix}{c}");
+        let filter = self.filter;
+        q.and_text(&column("workspace_id"), self.workspace)
+            .and_opt_text(&column("vendor_id"), self.scope.vendor())
+            .and_opt_text(&column("vendor_id"), filter.vendor_id)
+            .and_opt_text(&column("team_id"), filter.team_id)
+            .and_opt_text(&column("agent_id"), filter.agent_id)
+            .and_opt_text(&column("scorecard_id"), filter.scorecard_id)
+            .and_opt_text(&column("channel"), filter.channel.as_ref());
+        // Segment and criterion rows exist per team and for all teams together: read the
+        // all-teams rows unless a team is asked for (never both, which would count twice).
+        if self.rollup != Rollup::Agent {
+            let all_teams = crate::rollups::ALL_TEAMS;
+            if filter.team_id.is_none() && !self.group_by.contains(&"team_id") {
+                q.and_raw(&format!("{} = '{all_teams}'", column("team_id")));
+            } else {
+                q.and_raw(&format!("{} <> '{all_teams}'", column("team_id")));
+            }
+        }
+        q.and(&column("grain"), "=", Value::Int(grain as i64)).and(&column("period"), ">=", Value::Int(from)).and(
+            &column("period"),
+            "<",
+            Value::Int(to),
+        );
+    }
+
+    /// The queries to run, with their GROUP BY tails: one per range of rows, since SQLite
+    /// plans `(range) OR (range)` over bound values as a scan of every row under the key
+    /// prefix. The agent rollup summed per agent over a total is read agent by agent through
+    /// the agents table, grouped in the order of their unique (vendor, name) key: SQLite then
+    /// seeks each agent's rows by the rollup's agent-first key (`Store::sqlite_layout`) and
+    /// adds them up as they come, instead of sorting tens of thousands of rows. Rows without
+    /// an agent come from a second query.
+    fn queries(&self, today: i64) -> Vec<(Select, String)> {
+        let table = self.rollup.table();
+        let mut out = Vec::new();
+        for range in self.ranges(today) {
+            if self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total {
+                let mut agents = Select::new(&format!(
+                    "SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN {table} r",
+                    self.rollup.sums("r.", self.outcomes)
+                ));
+                // CROSS JOIN: SQLite keeps agents as the outer loop.
+                agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id");
+                self.conditions(&mut agents, "r.", range);
+                out.push((agents, "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string()));
+                if self.filter.agent_id.is_none() {
+                    let mut none =
+                        Select::new(&format!("SELECT agent_id, {} FROM {table}", self.rollup.sums("", self.outcomes)));
+                    none.and_raw("agent_id = ''");
+                    self.conditions(&mut none, "", range);
+                    out.push((none, "GROUP BY agent_id".to_string()));
+                }
+                continue;
+            }
+            let mut select = self.group_by.join(", ");
+            if matches!(self.time, TimeMode::Series(_)) {
+                if !select.is_empty() {
+                    select.push_str(", ");
+                }
+                select.push_str("period");
+            }
+            let sums = self.rollup.sums("", self.outcomes);
+            let columns = if select.is_empty() { sums } else { format!("{select}, {sums}") };
+            let mut q = Select::new(&format!("SELECT {columns} FROM {table}"));
+            self.conditions(&mut q, "", range);
+            let tail = if select.is_empty() { String::new() } else { format!("GROUP BY {select}") };
+            out.push((q, tail));
+        }
+        out
+    }
 }
 
 /// One group of summed rollup rows.
@@ -140,6 +256,8 @@ pub struct RollupRow {
     pub criterion: CriterionSums,
     /// Σ CSAT over the evaluations with one (agent rollup only; the segment rollup has pairs).
     pub csat_sum: f64,
+    /// The agent's name, when the agent rollup is summed per agent (read in the same query).
+    pub name: Option<String>,
 }
 
 impl RollupRow {
@@ -201,9 +319,32 @@ impl Store {
         rollup: Rollup,
         group_by: &[&str],
         filter: &IqsFilter,
-        (from_day, to_day): (i64, i64),
+        days: (i64, i64),
         time: TimeMode,
     ) -> Result<Vec<RollupRow>> {
+        let read = RollupRead { outcomes: true, workspace, scope, rollup, group_by, filter, days, time };
+        self.read_rollup(read).await
+    }
+
+    /// [`Store::rollup_sums`] of the score sums only (`outcomes` and `csat_sum` stay zero): a
+    /// third of the work on the segment rollup.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rollup_score_sums(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        rollup: Rollup,
+        group_by: &[&str],
+        filter: &IqsFilter,
+        days: (i64, i64),
+        time: TimeMode,
+    ) -> Result<Vec<RollupRow>> {
+        let read = RollupRead { outcomes: false, workspace, scope, rollup, group_by, filter, days, time };
+        self.read_rollup(read).await
+    }
+
+    async fn read_rollup(&self, read: RollupRead<'_>) -> Result<Vec<RollupRow>> {
+        let RollupRead { rollup, group_by, filter, days: (from_day, to_day), time, .. } = read;
         for (field, column, given) in
             [("agent_id", "agent_id", filter.agent_id.is_some()), ("channel", "channel", filter.channel.is_some())]
         {
@@ -218,51 +359,10 @@ impl Store {
         if from_day >= to_day {
             return Ok(Vec::new());
         }
-        let series = matches!(time, TimeMode::Series(_));
-        let mut select = group_by.join(", ");
-        if series {
-            if !select.is_empty() {
-                select.push_str(", ");
-            }
-            select.push_str("period");
+        let mut rows = Vec::new();
+        for (q, tail) in read.queries(crate::now_millis().div_euclid(DAY_MS)) {
+            rows.extend(q.fetch_all(self.pool(), &tail).await?);
         }
-        let columns =
-            if select.is_empty() { rollup.sums().to_string() } else { format!("{select}, {}", rollup.sums()) };
-        let mut q = Select::new(&format!("SELECT {columns} FROM {}", rollup.table()));
-        q.and_text("workspace_id", workspace)
-            .and_opt_text("vendor_id", scope.vendor())
-            .and_opt_text("vendor_id", filter.vendor_id)
-            .and_opt_text("team_id", filter.team_id)
-            .and_opt_text("agent_id", filter.agent_id)
-            .and_opt_text("scorecard_id", filter.scorecard_id)
-            .and_opt_text("channel", filter.channel.as_ref());
-        // Segment and criterion rows exist per team and for all teams together: read the
-        // all-teams rows unless a team is asked for (never both, which would count twice).
-        if rollup != Rollup::Agent {
-            if filter.team_id.is_none() && !group_by.contains(&"team_id") {
-                q.and_raw(&format!("team_id = '{}'", crate::rollups::ALL_TEAMS));
-            } else {
-                q.and_raw(&format!("team_id <> '{}'", crate::rollups::ALL_TEAMS));
-            }
-        }
-        // Which rows: whole months from month rows and the rest from day rows, or day rows only
-        // for a daily or weekly series.
-        let mut ranges: Vec<(Grain, i64, i64)> = Vec::new();
-        match time {
-            TimeMode::Series(Interval::Day | Interval::Week) => ranges.push((Grain::Day, from_day, to_day)),
-            _ => {
-                let split = split_period(from_day, to_day);
-                ranges.extend(split.months.map(|(a, b)| (Grain::Month, a, b)));
-                ranges.extend(split.days.iter().map(|&(a, b)| (Grain::Day, a, b)));
-            }
-        }
-        let template =
-            ranges.iter().map(|_| "(grain = ? AND period >= ? AND period < ?)").collect::<Vec<_>>().join(" OR ");
-        let values =
-            ranges.iter().flat_map(|&(g, a, b)| [Value::Int(g as i64), Value::Int(a), Value::Int(b)]).collect();
-        q.and_expr(&format!("({template})"), values);
-        let tail = if select.is_empty() { String::new() } else { format!("GROUP BY {select}") };
-        let rows = q.fetch_all(self.pool(), &tail).await?;
         let mut out: Vec<RollupRow> = Vec::with_capacity(rows.len());
         let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
         let f = |row: &sqlx::any::AnyRow, c: &str| sql::opt_float(row, c).map(|v| v.unwrap_or(0.0));
@@ -275,7 +375,8 @@ impl Store {
                 TimeMode::Series(interval) => Some(interval.bucket(sql::int(row, "period")?)),
                 TimeMode::Total => None,
             };
-            let mut item = RollupRow { key, bucket, ..Default::default() };
+            let name = if row.try_column("agent_name").is_ok() { sql::opt_text(row, "agent_name")? } else { None };
+            let mut item = RollupRow { key, bucket, name, ..Default::default() };
             match rollup {
                 Rollup::Criterion => {
                     item.criterion = CriterionSums {
@@ -286,6 +387,7 @@ impl Store {
                         possible: f(row, "possible")?,
                     };
                 }
+                Rollup::Agent | Rollup::Segment if !read.outcomes => item.sums = score_sums_of(row)?,
                 Rollup::Agent | Rollup::Segment => {
                     item.sums = score_sums_of(row)?;
                     item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
@@ -336,23 +438,30 @@ impl Store {
     ) -> Result<Vec<IqsRow>> {
         let today = crate::now_millis().div_euclid(DAY_MS);
         let (from, to) = filter.days(today);
-        let current = self.iqs_rows(workspace, scope, grouping, filter, (from, to)).await?;
-        let previous = if filter.from.is_some() && filter.to.is_some() && from < to {
-            let len = to - from;
-            let rows = self.iqs_rows(workspace, scope, grouping, filter, ((from - len).max(0), from)).await?;
-            rows.into_iter().map(|(k, v)| (k, v.iqs())).collect::<HashMap<_, _>>()
-        } else {
-            HashMap::new()
-        };
-        let names = self.group_names(workspace, grouping).await?;
+        // The period, the previous one and the names are read side by side, each on its own
+        // connection.
+        let compared = filter.from.is_some() && filter.to.is_some() && from < to;
+        let previous_days = ((from - (to - from)).max(0), if compared { from } else { 0 });
+        let (current, previous, names) = tokio::try_join!(
+            self.iqs_rows(workspace, scope, grouping, filter, (from, to)),
+            self.iqs_rows(workspace, scope, grouping, filter, previous_days),
+            async {
+                // Agents' names come with their rows.
+                if grouping == IqsGrouping::Agent {
+                    Ok(HashMap::new())
+                } else {
+                    self.group_names(workspace, grouping).await
+                }
+            },
+        )?;
+        let previous: HashMap<_, _> = previous.into_iter().map(|(k, v, _)| (k, v.iqs())).collect();
         let mut out: Vec<IqsRow> = current
             .into_iter()
-            .map(|(key, sums)| {
+            .map(|(key, sums, name)| {
                 let iqs = sums.iqs();
                 let previous_iqs = previous.get(&key).copied().flatten();
-                let name = names
-                    .get(&key)
-                    .cloned()
+                let name = name
+                    .or_else(|| names.get(&key).cloned())
                     .unwrap_or_else(|| if key.is_empty() { "(none)".into() } else { key.clone() });
                 IqsRow {
                     id: (!key.is_empty()).then_some(key),
@@ -381,11 +490,11 @@ impl Store {
         grouping: IqsGrouping,
         filter: &IqsFilter,
         days: (i64, i64),
-    ) -> Result<Vec<(String, GroupSums)>> {
+    ) -> Result<Vec<(String, GroupSums, Option<String>)>> {
         let (rollup, column) = Rollup::for_grouping(grouping);
         let group_by: &[&str] =
             if grouping == IqsGrouping::Group { &["scorecard_id", "criterion_id"] } else { &[column] };
-        let rows = self.rollup_sums(workspace, scope, rollup, group_by, filter, days, TimeMode::Total).await?;
+        let rows = self.rollup_score_sums(workspace, scope, rollup, group_by, filter, days, TimeMode::Total).await?;
         if grouping != IqsGrouping::Group {
             return Ok(rows
                 .into_iter()
@@ -395,7 +504,7 @@ impl Store {
                     } else {
                         GroupSums::Score(r.sums)
                     };
-                    (r.key.into_iter().next().unwrap_or_default(), sums)
+                    (r.key.into_iter().next().unwrap_or_default(), sums, r.name)
                 })
                 .collect());
         }
@@ -406,7 +515,7 @@ impl Store {
             let group = groups.get(&r.key[1]).map(|(g, _)| g.clone()).unwrap_or_default();
             by_group.entry(group).or_default().add(&r.criterion);
         }
-        Ok(by_group.into_iter().map(|(k, v)| (k, GroupSums::Criterion(v))).collect())
+        Ok(by_group.into_iter().map(|(k, v)| (k, GroupSums::Criterion(v), None)).collect())
     }
 
     /// Every scorecard version's definition in the workspace, oldest first.

@@ -330,7 +330,10 @@ impl RollupBatch {
             sums = negated(&sums);
         }
         let f = &EvaluationFacts { sums, ..f.clone() };
-        for (grain, period) in [(Grain::Day as i64, f.day), (Grain::Month as i64, month_start(f.day))] {
+        let grains = [(Grain::Day, f.day), (Grain::Month, month_start(f.day)), (Grain::All, 0)];
+        for (grain, period) in grains {
+            let all_time = grain == Grain::All;
+            let grain = grain as i64;
             let key =
                 (grain, period, f.vendor_id.clone(), f.team_id.clone(), f.agent_id.clone(), f.scorecard_id.clone());
             let entry = self.agent.entry(key).or_default();
@@ -352,8 +355,9 @@ impl RollupBatch {
                 let entry = self.segment.entry(key).or_default();
                 entry.0.add(&f.sums);
                 entry.1.add(&outcomes);
-                if negative {
-                    // Criterion sums do not depend on the conversation's outcomes.
+                if negative || all_time {
+                    // Criterion sums do not depend on the conversation's outcomes, and have no
+                    // all-time rows (a criterion report reads at most a few hundred month rows).
                     continue;
                 }
                 for (criterion, weight, fraction, failed) in &f.criteria {
@@ -719,6 +723,45 @@ impl Store {
         Ok(counted)
     }
 
+    /// SQLite only: keeps the agent rollup as a WITHOUT ROWID table keyed agent first, so a
+    /// report per agent reads each agent's rows side by side (see `RollupRead::queries`); with
+    /// the portable key (period first) SQLite sorted every row of the range to group it, and
+    /// with a rowid table each row was a separate lookup. Converts a table in the portable
+    /// layout in place, keeping its rows. PostgreSQL keeps the portable layout and groups by
+    /// hashing.
+    pub(crate) async fn sqlite_layout(&self) -> Result<()> {
+        if self.backend() != crate::Backend::Sqlite {
+            return Ok(());
+        }
+        let created: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
+                .fetch_one(self.pool())
+                .await?;
+        if created.contains("WITHOUT ROWID") {
+            return Ok(());
+        }
+        let portable = "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)";
+        if !created.contains(portable) {
+            return Err(crate::StoreError::Database(format!("rollup_agent has an unexpected layout: {created}")));
+        }
+        let agent_first = "PRIMARY KEY (workspace_id, agent_id, grain, period, scorecard_id, vendor_id, team_id)";
+        // The column definitions as they stand (SQLite keeps the CREATE statement, quoted or not).
+        let columns = &created[created.find('(').unwrap_or(0)..];
+        let create =
+            format!("CREATE TABLE rollup_agent_by_agent {} WITHOUT ROWID", columns.replace(portable, agent_first));
+        let mut tx = self.write().await?;
+        for statement in [
+            create.as_str(),
+            "INSERT INTO rollup_agent_by_agent SELECT * FROM rollup_agent",
+            "DROP TABLE rollup_agent",
+            "ALTER TABLE rollup_agent_by_agent RENAME TO rollup_agent",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Builds the rollups of every workspace that has none yet (a database from before them).
     pub async fn ensure_rollups(&self) -> Result<()> {
         let missing: Vec<String> = sqlx::query_scalar(
@@ -759,4 +802,54 @@ fn context_of(row: &sqlx::any::AnyRow) -> Result<EvaluationContext> {
         grader_internal: sql::flag(row, "grader_internal")?,
         scorecard_id: sql::text(row, "scorecard_id")?,
     })
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use crate::Backend;
+    use crate::testing::TestDatabase;
+    use sqlx::Executor;
+
+    /// A database whose agent rollup still has the portable layout (as every database made
+    /// before the SQLite layout had) is converted on the next start, keeping its rows; the
+    /// submission upsert then finds its conflict key in the new primary key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_converts_the_agent_rollup_and_keeps_its_rows() {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let pool = db.store.pool();
+        let created: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert!(created.contains("WITHOUT ROWID"), "{created}");
+        let agent_first = "PRIMARY KEY (workspace_id, agent_id, grain, period, scorecard_id, vendor_id, team_id)";
+        let portable = "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)";
+        let old = created.replace(agent_first, portable).replace(" WITHOUT ROWID", "");
+        let values = vec!["1"; super::AGENT_VALUES.len()].join(", ");
+        let mut conn = pool.acquire().await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE rollup_agent; {old}; INSERT INTO rollup_agent VALUES ('w', 1, 20454, 'v', 't', 'a', 's', {values})"
+        )))
+        .await
+        .unwrap();
+        drop(conn);
+
+        db.store.migrate().await.unwrap();
+        let converted: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert!(converted.contains(agent_first) && converted.contains("WITHOUT ROWID"), "{converted}");
+        let upsert = format!(
+            "INSERT INTO rollup_agent VALUES ('w', 1, 20454, 'v', 't', 'a', 's', {values})
+             ON CONFLICT (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)
+             DO UPDATE SET evaluations = rollup_agent.evaluations + excluded.evaluations"
+        );
+        pool.execute(sqlx::AssertSqlSafe(upsert)).await.unwrap();
+        let kept: (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), SUM(evaluations) FROM rollup_agent").fetch_one(pool).await.unwrap();
+        assert_eq!(kept, (1, 2));
+    }
 }

@@ -131,6 +131,28 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
         let want = expected_iqs(h.submitted.iter().filter(|s| s.0 == bpo).map(|s| (s.4, s.5)));
         ensure!(close(row.iqs, want), "{row:?} vs {want:?}");
     }
+    // All time reads the all-time rows; a range from the second day of 1970 up to tomorrow
+    // reads month and day rows: every grouping agrees, and so do the rows' totals.
+    let day = plumbline_domain::time::DAY_MS;
+    let tomorrow = (plumbline_store::now_millis().div_euclid(day) + 1) * day;
+    let since_1970 = IqsFilter { from: Some(day), to: Some(tomorrow), ..Default::default() };
+    for grouping in [IqsGrouping::Agent, IqsGrouping::Team, IqsGrouping::Vendor, IqsGrouping::Channel] {
+        let all_time = report(grouping, IqsFilter::default()).await?;
+        let ranged = report(grouping, since_1970.clone()).await?;
+        ensure!(all_time.len() == ranged.len() && !all_time.is_empty(), "{grouping:?}");
+        for (a, b) in all_time.iter().zip(&ranged) {
+            ensure!(a.id == b.id && a.evaluations == b.evaluations && close(a.iqs, b.iqs), "{a:?} vs {b:?}");
+        }
+    }
+    let totals = db.store.rollup_totals(h.ws).await?;
+    for table in ["rollup_agent", "rollup_segment"] {
+        let grain = |g: &str| -> Vec<_> {
+            let prefix = format!("{table}.{g}.");
+            totals.iter().filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with(".rows")).map(|(_, v)| *v).collect()
+        };
+        ensure!(!grain("2").is_empty() && grain("2") == grain("1"), "{table}: {totals:?}");
+    }
+    ensure!(!totals.iter().any(|(k, _)| k.starts_with("rollup_criterion.2.")), "{totals:?}");
     // A range that starts and ends mid-month: Jan 31 up to Mar 2 (month rows for February, day
     // rows for Jan 31 and Mar 1).
     let ranged = IqsFilter { from: Some(ms("2026-01-31")), to: Some(ms("2026-03-02")), ..Default::default() };
