@@ -27,18 +27,24 @@ pub struct IqsQuery {
 /// the change from the previous period of the same length; by agent, team, vendor, channel,
 /// scorecard, group or criterion (for criteria and groups: the share of the maximum points
 /// earned over answers that are not N/A). Counts submitted reviews and published calibrated
-/// results. Filters combine; `channel` cannot be combined with agent, group or criterion. A
-/// vendor_lead sees their own vendor only.
-#[utoipa::path(get, path = "/api/v1/reports/iqs", tag = "reports", params(crate::iqs_views::ReportQuery, IqsQuery),
-    responses((status = 200, body = Vec<IqsRow>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// results. Filters combine; `channel` cannot be combined with agent, group or criterion. Rows
+/// can be searched by name, sorted and paged (`q`, `sort`, `order`, `limit`, `offset`; the
+/// `X-Total-Count` header gives how many matched). A vendor_lead sees their own vendor only.
+#[utoipa::path(get, path = "/api/v1/reports/iqs", tag = "reports",
+    params(crate::iqs_views::ReportQuery, IqsQuery, crate::iqs_views::RowPage),
+    responses((status = 200, body = Vec<IqsRow>,
+            headers(("X-Total-Count" = i64, description = "Rows that matched, before limit and offset"))),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn iqs_report(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(r): ApiQuery<crate::iqs_views::ReportQuery>,
     ApiQuery(q): ApiQuery<IqsQuery>,
+    ApiQuery(page): ApiQuery<crate::iqs_views::RowPage>,
 ) -> ApiResult<Response> {
     let viewer = auth.require(Permission::ReadReports)?;
     let filter = r.filter()?;
+    page.ordering()?;
     let grouping = q.group_by.unwrap_or(IqsGrouping::Agent);
     if filter.channel.is_some() && matches!(grouping, IqsGrouping::Agent | IqsGrouping::Group | IqsGrouping::Criterion)
     {
@@ -50,8 +56,10 @@ pub async fn iqs_report(
     let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
     let rows =
         state.store.iqs_report(viewer.workspace_id, viewer.vendor_scope(), grouping, &filter, &settings.bands).await?;
+    let (rows, total) = page.apply(rows)?;
+    let total = [(header::HeaderName::from_static("x-total-count"), total.to_string())];
     match q.format.as_deref() {
-        None | Some("json") => Ok(Json(rows).into_response()),
+        None | Some("json") => Ok((total, Json(rows)).into_response()),
         Some("csv") => {
             use super::dashboards::{csv_table, num};
             let band = |b: Option<plumbline_domain::org::Band>| {
@@ -89,7 +97,7 @@ pub async fn iqs_report(
                     ]
                 }),
             );
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+            Ok((total, [(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
         }
         Some(_) => Err(ApiError::field("format", "must be json or csv")),
     }

@@ -6,7 +6,7 @@
 //! says so. The import streams the uploaded file through the same parser and the same
 //! all-or-nothing store import as `POST /api/v1/conversations/import`.
 
-use super::ui::{date, datetime, parse_datetime, score};
+use super::ui::{date, datetime, parse_datetime, score, url_encode};
 use super::{Nav, PageError, PageResult, check_csrf, csrf_field, layout};
 use crate::AppState;
 use crate::extract::PageAuth;
@@ -164,18 +164,6 @@ pub async fn list(State(state): State<AppState>, page: PageAuth, Query(q): Query
             }
         },
     ))
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn url_encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 pub async fn detail(State(state): State<AppState>, page: PageAuth, Path(raw): Path<String>) -> PageResult<Markup> {

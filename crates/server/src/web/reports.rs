@@ -7,7 +7,7 @@
 
 use super::dashboards::{Line, choices, filter_form, filter_query, line_chart, read_filters, refusal};
 use super::home::band_class;
-use super::ui::{date, parse_datetime, percent, score, truncate};
+use super::ui::{date, parse_datetime, percent, score, truncate, url_encode};
 use super::{Nav, PageError, PageResult, layout};
 use crate::AppState;
 use crate::error::ApiError;
@@ -25,7 +25,14 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 pub struct IqsQuery {
     group_by: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    page: Option<u32>,
 }
+
+/// Rows per page of the IQS overview.
+const PAGE_ROWS: u32 = 100;
 
 const GROUPINGS: [IqsGrouping; 7] = [
     IqsGrouping::Agent,
@@ -72,14 +79,29 @@ pub async fn iqs(
         .store
         .iqs_report(viewer.workspace_id, viewer.vendor_scope(), grouping, &filters.filter, &settings.bands)
         .await;
-    let mut rows = match refusal(rows.map_err(ApiError::from))? {
+    let rows = match refusal(rows.map_err(ApiError::from))? {
         Ok(rows) => rows,
         Err(errors) => {
             filters.errors.extend(errors);
             Vec::new()
         }
     };
-    rows.sort_by(|a, b| b.iqs.partial_cmp(&a.iqs).unwrap_or(std::cmp::Ordering::Equal));
+    // Best first, a page at a time (a workspace may have thousands of agents).
+    let page_number = q.page.unwrap_or(1).max(1);
+    let paging = iqs_views::RowPage {
+        sort: Some(q.sort.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "iqs".into())),
+        order: q.order.clone(),
+        q: q.q.clone(),
+        limit: Some(PAGE_ROWS),
+        offset: Some((page_number - 1).saturating_mul(PAGE_ROWS)),
+    };
+    let (rows, matched) = match refusal(paging.apply(rows))? {
+        Ok(paged) => paged,
+        Err(errors) => {
+            filters.errors.extend(errors);
+            (Vec::new(), 0)
+        }
+    };
     let trend = match refusal(
         iqs_views::trend(
             &state,
@@ -97,10 +119,32 @@ pub async fn iqs(
     let per_answer = matches!(grouping, IqsGrouping::Group | IqsGrouping::Criterion);
     let csv = format!("/api/v1/reports/iqs?group_by={group_name}&format=csv{}", filter_query(&filters.filter));
     let choices = choices(&state, &page).await?;
+    let sort = paging.sort.clone().unwrap_or_default();
     let extra = html! {
         div { label for="group_by" { "Group by" }
             select id="group_by" name="group_by" {
                 @for g in GROUPINGS { option value=(g.as_str()) selected[g == grouping] { (g.as_str()) } } } }
+        div { label for="q" { "Name contains" } input type="search" id="q" name="q" value=(q.q.clone().unwrap_or_default()); }
+        div { label for="sort" { "Sort by" }
+            select id="sort" name="sort" {
+                @for (value, label) in [("iqs", "IQS"), ("name", "name"), ("evaluations", "reviews"), ("change", "change")] {
+                    option value=(value) selected[sort == value] { (label) } } } }
+        div { label for="order" { "Order" }
+            select id="order" name="order" {
+                option value="" { "natural" }
+                option value="desc" selected[q.order.as_deref() == Some("desc")] { "high to low" }
+                option value="asc" selected[q.order.as_deref() == Some("asc")] { "low to high" } } }
+    };
+    let pages = (matched as u32).div_ceil(PAGE_ROWS).max(1);
+    let first_row = (page_number - 1) * PAGE_ROWS + 1;
+    let page_link = |n: u32| {
+        let mut link = format!("/reports/iqs?group_by={group_name}{}&page={n}", filter_query(&filters.filter));
+        for (key, value) in [("q", &q.q), ("sort", &q.sort), ("order", &q.order)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                link.push_str(&format!("&{key}={}", url_encode(v)));
+            }
+        }
+        link
     };
     let bands = [(settings.bands.good, "good"), (settings.bands.excellent, "excellent")];
     Ok(layout(
@@ -126,6 +170,13 @@ pub async fn iqs(
                 h2 { "By " (group_name) }
                 @if rows.is_empty() { p class="muted" { "No submitted reviews in this period." } }
                 @else {
+                    @if matched as u32 > PAGE_ROWS {
+                        nav class="pager" aria-label="pages" {
+                            "Rows " (first_row) "–" (first_row - 1 + rows.len() as u32) " of " (matched) ". "
+                            @if page_number > 1 { a href=(page_link(page_number - 1)) { "Previous" } " " }
+                            @if page_number < pages { a href=(page_link(page_number + 1)) { "Next" } }
+                        }
+                    }
                     (iqs_chart(&rows, settings.bands.good, settings.bands.excellent))
                     div class="scroll" { table {
                         thead { tr {

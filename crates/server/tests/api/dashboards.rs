@@ -49,6 +49,16 @@ impl App {
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
+    /// The X-Total-Count header of a GET.
+    async fn total_count(&self, uri: &str, who: &str) -> Result<Option<String>> {
+        let request = Request::builder()
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.tokens[who]))
+            .body(Body::empty())?;
+        let response = self.router.clone().oneshot(request).await?;
+        Ok(response.headers().get("x-total-count").and_then(|v| v.to_str().ok()).map(str::to_string))
+    }
+
     async fn json(&self, uri: &str, who: &str) -> Result<Value> {
         let (status, text) = self.get(uri, who).await?;
         ensure!(status == StatusCode::OK, "GET {uri} as {who}: {status} {text}");
@@ -227,6 +237,28 @@ async fn reports_of_a_qa_program(db: &TestDatabase) -> Result<()> {
     // IQS by agent for Atlas's lead: Bob only, never Ann's internal secret.
     let (_, text) = app.get(&format!("/api/v1/reports/iqs?group_by=agent&{range}"), "atlas_lead").await?;
     ensure!(text.contains("Bob Atlas") && !text.contains("Ann Acme"), "{text}");
+    // Rows can be searched, sorted and paged; the header counts what matched.
+    let names = |rows: &Value| -> Vec<String> {
+        rows.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    let agents = format!("/api/v1/reports/iqs?group_by=agent&{range}");
+    ensure!(names(&app.json(&agents, "lead").await?) == ["Ann Acme", "Bob Atlas"]);
+    ensure!(names(&app.json(&format!("{agents}&sort=name&order=desc"), "lead").await?) == ["Bob Atlas", "Ann Acme"]);
+    let by_iqs = app.json(&format!("{agents}&sort=iqs"), "lead").await?;
+    let iqs: Vec<f64> = by_iqs.as_array().unwrap().iter().map(|r| r["iqs"].as_f64().unwrap()).collect();
+    ensure!(iqs.len() == 2 && iqs[0] >= iqs[1], "{by_iqs}");
+    let second = app.json(&format!("{agents}&sort=iqs&limit=1&offset=1"), "lead").await?;
+    ensure!(second.as_array().unwrap().len() == 1 && second[0] == by_iqs[1], "{second}");
+    ensure!(app.total_count(&format!("{agents}&limit=1"), "lead").await?.as_deref() == Some("2"));
+    ensure!(names(&app.json(&format!("{agents}&q=BOB"), "lead").await?) == ["Bob Atlas"]);
+    ensure!(app.total_count(&format!("{agents}&q=nobody"), "lead").await?.as_deref() == Some("0"));
+    let csv = app.get(&format!("{agents}&format=csv&sort=name&limit=1"), "lead").await?.1;
+    ensure!(csv.lines().count() == 2 && csv.contains("Ann Acme"), "{csv}");
+    for (query, field) in [("sort=shoe", "sort"), ("order=up", "order"), ("limit=0", "limit"), ("limit=5001", "limit")]
+    {
+        let (status, text) = app.get(&format!("{agents}&{query}"), "lead").await?;
+        ensure!(status == StatusCode::UNPROCESSABLE_ENTITY && text.contains(field), "{query}: {status} {text}");
+    }
     // By channel with a channel filter works; with group_by agent it is refused, naming it.
     let rows = app.json(&format!("/api/v1/reports/iqs?group_by=channel&channel=chat&{range}"), "lead").await?;
     ensure!(rows.as_array().unwrap().len() == 1 && rows[0]["id"] == json!("chat"));

@@ -155,6 +155,13 @@ async fn report_pages_show_the_program(db: &TestDatabase) -> Result<()> {
             ensure!(html.contains(w), "{uri} as qa_lead lacks {w:?}: {}", &html[html.find("<main").unwrap_or(0)..]);
         }
     }
+    // Agents are searched by name and sorted; a bad sort is named on the page.
+    let searched = app.page(&lead, "/reports/iqs?group_by=agent&q=alan&sort=name&order=asc").await?;
+    ensure!(searched.contains("Alan Alpha") && searched.contains("name=\"q\""), "the search finds Alan");
+    let nobody = app.page(&lead, "/reports/iqs?group_by=agent&q=zzzz-nobody").await?;
+    ensure!(!nobody.contains("Alan Alpha") && nobody.contains("No submitted reviews"), "nothing matches");
+    let bad_sort = app.page(&lead, "/reports/iqs?group_by=agent&sort=shoe").await?;
+    ensure!(bad_sort.contains("must be name, iqs, evaluations or change"), "the bad sort is explained");
     // A refused filter is named on the page; the report still shows.
     let refused = app.page(&lead, "/reports/vendors?vendor_id=nope&channel=fax").await?;
     ensure!(refused.contains("vendor_id") && refused.contains("channel") && refused.contains("Alpha BPO"));
