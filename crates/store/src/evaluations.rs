@@ -254,6 +254,35 @@ impl Store {
         })
     }
 
+    /// Creates a review and submits it at once (a form filled in one go, or an integration that
+    /// grades elsewhere): one request instead of two. Checked as a submission before anything is
+    /// written; should the submission still be refused (the conversation's task closed
+    /// meanwhile), the draft is removed again. Returns the submitted evaluation and its revision.
+    pub async fn create_submitted_evaluation(
+        &self,
+        workspace: WorkspaceId,
+        new: NewEvaluation,
+        policy: ScoringPolicy,
+    ) -> Result<(Evaluation, i64)> {
+        if let Ok(version) = self.get_version(workspace, new.scorecard_version_id).await {
+            let errors = check_answers(&version.definition, &new.answers, true);
+            if !errors.is_empty() {
+                return Err(StoreError::Invalid(errors));
+            }
+        }
+        let author = new.reviewer_id;
+        let draft = self.create_evaluation(workspace, new).await?;
+        match self.submit_at(workspace, draft.id, author, policy, now_millis()).await {
+            Ok(submitted) => Ok(submitted),
+            Err(e) => {
+                if let Err(cleanup) = self.delete_draft_evaluation(workspace, draft.id, author).await {
+                    tracing::warn!(evaluation = %draft.id, error = %cleanup, "a refused submission left its draft");
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// An evaluation with its answers and its revision (for optimistic concurrency).
     pub async fn get_evaluation(&self, workspace: WorkspaceId, id: EvaluationId) -> Result<(Evaluation, i64)> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(

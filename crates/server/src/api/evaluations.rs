@@ -87,9 +87,15 @@ pub struct CreateEvaluation {
     pub answers: Vec<Answer>,
     #[serde(default)]
     pub overall_feedback: String,
+    /// true submits the review at once (every criterion answered, as for
+    /// `POST /evaluations/{id}/submit`); the answer is then the submitted review. Default false:
+    /// a draft.
+    #[serde(default)]
+    pub submit: bool,
 }
 
-/// Starts a review (a draft) of a conversation you may see.
+/// Starts a review (a draft) of a conversation you may see, or with `submit: true` writes and
+/// submits it in one request.
 #[utoipa::path(post, path = "/api/v1/evaluations", tag = "evaluations", request_body = CreateEvaluation,
     responses((status = 201, body = EvaluationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_evaluation(
@@ -121,21 +127,21 @@ pub async fn create_evaluation(
     if !visible {
         return Err(ApiError::field("conversation_id", "there is no such conversation"));
     }
-    let evaluation = state
-        .store
-        .create_evaluation(
-            viewer.workspace_id,
-            NewEvaluation {
-                conversation_id: body.conversation_id,
-                scorecard_version_id: body.scorecard_version_id,
-                reviewer_id: viewer.user_id,
-                kind,
-                answers: body.answers,
-                overall_feedback: body.overall_feedback,
-            },
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(EvaluationView { evaluation, revision: 1 })))
+    let new = NewEvaluation {
+        conversation_id: body.conversation_id,
+        scorecard_version_id: body.scorecard_version_id,
+        reviewer_id: viewer.user_id,
+        kind,
+        answers: body.answers,
+        overall_feedback: body.overall_feedback,
+    };
+    let (evaluation, revision) = if body.submit {
+        let policy = scoring_policy(&state, &viewer).await?;
+        state.store.create_submitted_evaluation(viewer.workspace_id, new, policy).await?
+    } else {
+        (state.store.create_evaluation(viewer.workspace_id, new).await?, 1)
+    };
+    Ok((StatusCode::CREATED, Json(EvaluationView { evaluation, revision })))
 }
 
 async fn visible(state: &AppState, viewer: &Viewer, raw: &str) -> ApiResult<(Evaluation, i64)> {

@@ -1060,6 +1060,27 @@ async fn errors_name_the_field(db: &TestDatabase) -> Result<()> {
         "{}",
         reply.text
     );
+    // Written and submitted in one request: an unanswered criterion is refused as a submission
+    // is, and leaves no draft behind; a complete one comes back submitted and scored.
+    let mine = || async {
+        let list = app.json(Method::GET, "/api/v1/evaluations?status=draft", Some("qa_lead"), json!(null)).await?;
+        anyhow::Ok(list.json()["items"].as_array().map_or(0, Vec::len))
+    };
+    let drafts = mine().await?;
+    let incomplete = json!({
+        "conversation_id": app.ids["conversation"], "scorecard_version_id": app.ids["version"], "submit": true
+    });
+    let reply = app.json(Method::POST, "/api/v1/evaluations", Some("qa_lead"), incomplete).await?;
+    ensure!(reply.status == StatusCode::UNPROCESSABLE_ENTITY && reply.text.contains("answers"), "{}", reply.text);
+    ensure!(mine().await? == drafts, "a refused submission leaves no draft");
+    let complete = json!({
+        "conversation_id": app.ids["conversation"], "scorecard_version_id": app.ids["version"], "submit": true,
+        "answers": [{"criterion_id": app.ids["criterion"], "choice": {"option": 4}}]
+    });
+    let reply = app.json(Method::POST, "/api/v1/evaluations", Some("qa_lead"), complete).await?;
+    ensure!(reply.status == StatusCode::CREATED, "{}", reply.text);
+    let submitted = reply.json();
+    ensure!(submitted["status"] == "submitted" && submitted["result"]["score"].is_number(), "{submitted}");
     let wrong_type =
         app.json(Method::POST, "/api/v1/evaluations", Some("qa_lead"), json!({"conversation_id": 5})).await?;
     ensure!(
