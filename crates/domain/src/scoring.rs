@@ -140,6 +140,26 @@ pub fn criterion_outcomes(definition: &ScorecardDefinition, answers: &[Answer]) 
         .collect()
 }
 
+/// How far an agent's self-review is from a review of the same conversation with the same
+/// scorecard version, per criterion: 100 × (self fraction − review fraction) of the criterion's
+/// maximum, for the criteria both answered (neither N/A). Positive: the agent rates themselves
+/// higher. The self-assessment report averages these over pairs.
+pub fn self_review_gaps(
+    definition: &ScorecardDefinition,
+    self_answers: &[Answer],
+    review_answers: &[Answer],
+) -> Vec<(CriterionId, f64)> {
+    let own: HashMap<CriterionId, Option<f64>> =
+        criterion_outcomes(definition, self_answers).into_iter().map(|o| (o.criterion_id, o.fraction)).collect();
+    criterion_outcomes(definition, review_answers)
+        .into_iter()
+        .filter_map(|o| match (own.get(&o.criterion_id), o.fraction) {
+            (Some(Some(mine)), Some(theirs)) => Some((o.criterion_id, 100.0 * (mine - theirs))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// IQS of a set of evaluations, the IQS guide's formula: 100 * Σ earned / Σ possible.
 /// `None` when nothing in the set has a score.
 pub fn iqs<I: IntoIterator<Item = (f64, f64)>>(earned_possible: I) -> Option<f64> {

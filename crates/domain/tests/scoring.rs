@@ -3,7 +3,7 @@
 use plumbline_domain::evaluation::{Answer, Choice};
 use plumbline_domain::org::{AutoFailPolicy, Band, Bands, NaPolicy};
 use plumbline_domain::scorecard::{CriterionInput, DefinitionInput, GroupInput, ScalePreset, ScorecardDefinition};
-use plumbline_domain::scoring::{ScoringPolicy, iqs, mean_score, score_evaluation};
+use plumbline_domain::scoring::{ScoringPolicy, iqs, mean_score, score_evaluation, self_review_gaps};
 use proptest::prelude::*;
 
 fn criterion(title: &str, weight: f64, preset: ScalePreset, critical: bool, group: Option<usize>) -> CriterionInput {
@@ -120,6 +120,31 @@ fn a_failed_critical_group_zeroes_its_criteria() {
     assert_eq!(result.score, Some(50.0));
     assert!(result.critical_failed);
     assert_eq!(result.critical_failures, vec![def.criteria[0].id]);
+}
+
+#[test]
+fn self_review_gaps_compare_fractions_of_each_criterion_answered_on_both_sides() {
+    let def = card(
+        vec![
+            criterion("Accuracy", 40.0, ScalePreset::OneToFive, false, None),
+            criterion("Tone", 20.0, ScalePreset::OneToFive, false, None),
+            criterion("Compliance", 10.0, ScalePreset::Binary, false, None),
+            criterion("Resolution", 30.0, ScalePreset::OneToFive, false, None),
+        ],
+        vec![],
+    );
+    // Accuracy 5/5 against 4/5: +20 points. Tone is N/A in the self-review and Resolution in
+    // the review: neither is compared. Compliance yes against no: +100. Weights do not enter.
+    let own = [points(&def, 0, 5.0), na(&def, 1), points(&def, 2, 1.0), points(&def, 3, 2.0)];
+    let review = [points(&def, 0, 4.0), points(&def, 1, 3.0), points(&def, 2, 0.0), na(&def, 3)];
+    let gaps = self_review_gaps(&def, &own, &review);
+    assert_eq!(gaps.len(), 2);
+    assert_eq!(gaps[0].0, def.criteria[0].id);
+    assert!((gaps[0].1 - 20.0).abs() < 1e-9, "{gaps:?}");
+    assert_eq!(gaps[1], (def.criteria[2].id, 100.0));
+    // Lower than the reviewer: a negative gap.
+    let gaps = self_review_gaps(&def, &review, &own);
+    assert!((gaps[0].1 + 20.0).abs() < 1e-9 && gaps[1].1 == -100.0, "{gaps:?}");
 }
 
 #[test]
