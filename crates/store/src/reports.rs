@@ -136,6 +136,15 @@ impl Rollup {
 /// The score sums lead the value columns of the agent and segment rollups (`ScoreSums`).
 const SCORE_COLUMNS: usize = 10;
 
+/// The (grain, from, to) ranges of rollup rows that cover `[from, to)` (days) exactly once:
+/// whole months from month rows and the rest from day rows.
+pub(crate) fn month_and_day_ranges((from, to): (i64, i64)) -> Vec<(Grain, i64, i64)> {
+    let split = split_period(from, to);
+    let mut ranges: Vec<_> = split.months.map(|(a, b)| (Grain::Month, a, b)).into_iter().collect();
+    ranges.extend(split.days.iter().map(|&(a, b)| (Grain::Day, a, b)));
+    ranges
+}
+
 /// Which rows of a rollup a report reads, and how they are grouped.
 struct RollupRead<'a> {
     /// Whether to read the outcome sums (FCR, handle time, CSAT, NPS) beside the scores.
@@ -159,12 +168,7 @@ impl RollupRead<'_> {
         match self.time {
             TimeMode::Series(Interval::Day | Interval::Week) => vec![(Grain::Day, from, to)],
             TimeMode::Total if from == 0 && to > today && self.rollup != Rollup::Criterion => vec![(Grain::All, 0, 1)],
-            _ => {
-                let split = split_period(from, to);
-                let mut ranges: Vec<_> = split.months.map(|(a, b)| (Grain::Month, a, b)).into_iter().collect();
-                ranges.extend(split.days.iter().map(|&(a, b)| (Grain::Day, a, b)));
-                ranges
-            }
+            _ => month_and_day_ranges((from, to)),
         }
     }
 

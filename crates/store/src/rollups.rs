@@ -389,101 +389,88 @@ impl RollupBatch {
     /// empties the batch.
     pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
         let ws = self.workspace_id.clone();
-        // Sorted: concurrent submissions take row locks in one order (PostgreSQL would
-        // otherwise abort one of two that touch the same day and month rows the other way round).
-        let mut agent: Vec<_> = self.agent.drain().collect();
-        agent.sort_by(|a, b| a.0.cmp(&b.0));
-        for chunk in agent.chunks(ROWS_PER_STATEMENT) {
-            let rows = chunk
-                .iter()
-                .map(|((grain, period, vendor, team, agent, card), (s, o))| {
-                    let mut row = vec![
-                        Value::Text(ws.clone()),
-                        Value::Int(*grain),
-                        Value::Int(*period),
-                        Value::Text(vendor.clone()),
-                        Value::Text(team.clone()),
-                        Value::Text(agent.clone()),
-                        Value::Text(card.clone()),
-                    ];
-                    push_score(&mut row, s);
-                    row.extend([
-                        Value::Int(o.fcr_n),
-                        Value::Int(o.fcr_yes),
-                        Value::Int(o.handle_n),
-                        Value::Float(o.handle_sum),
-                        Value::Int(o.csat.n),
-                        Value::Float(o.csat.y),
-                    ]);
-                    row
-                })
-                .collect();
-            upsert(&mut *conn, "rollup_agent", AGENT_KEY, AGENT_VALUES, rows).await?;
-        }
-        let mut segment: Vec<_> = self.segment.drain().collect();
-        segment.sort_by(|a, b| a.0.cmp(&b.0));
-        for chunk in segment.chunks(ROWS_PER_STATEMENT) {
-            let rows = chunk
-                .iter()
-                .map(|((grain, period, vendor, team, channel, card, class), (s, o))| {
-                    let mut row = vec![
-                        Value::Text(ws.clone()),
-                        Value::Int(*grain),
-                        Value::Int(*period),
-                        Value::Text(vendor.clone()),
-                        Value::Text(team.clone()),
-                        Value::Text(channel.clone()),
-                        Value::Text(card.clone()),
-                        Value::Text(class.to_string()),
-                    ];
-                    push_score(&mut row, s);
-                    row.extend([
-                        Value::Int(o.fcr_n),
-                        Value::Int(o.fcr_yes),
-                        Value::Int(o.handle_n),
-                        Value::Float(o.handle_sum),
-                    ]);
-                    for p in [&o.csat, &o.nps] {
-                        row.extend([
-                            Value::Int(p.n),
-                            Value::Float(p.x),
-                            Value::Float(p.y),
-                            Value::Float(p.xx),
-                            Value::Float(p.yy),
-                            Value::Float(p.xy),
-                        ]);
-                    }
-                    row
-                })
-                .collect();
-            upsert(&mut *conn, "rollup_segment", SEGMENT_KEY, SEGMENT_VALUES, rows).await?;
-        }
-        let mut criterion: Vec<_> = self.criterion.drain().collect();
-        criterion.sort_by(|a, b| a.0.cmp(&b.0));
-        for chunk in criterion.chunks(ROWS_PER_STATEMENT) {
-            let rows = chunk
-                .iter()
-                .map(|((grain, period, vendor, team, card, criterion), c)| {
-                    vec![
-                        Value::Text(ws.clone()),
-                        Value::Int(*grain),
-                        Value::Int(*period),
-                        Value::Text(vendor.clone()),
-                        Value::Text(team.clone()),
-                        Value::Text(card.clone()),
-                        Value::Text(criterion.clone()),
-                        Value::Int(c.answered),
-                        Value::Int(c.not_applicable),
-                        Value::Int(c.failed),
-                        Value::Float(c.earned),
-                        Value::Float(c.possible),
-                    ]
-                })
-                .collect();
-            upsert(&mut *conn, "rollup_criterion", CRITERION_KEY, CRITERION_VALUES, rows).await?;
-        }
-        Ok(())
+        upsert_sorted(&mut *conn, "rollup_agent", AGENT_KEY, AGENT_VALUES, self.agent.drain(), |key, (s, o)| {
+            let (grain, period, vendor, team, agent, card) = key;
+            let mut row = key_row(&ws, *grain, *period, &[vendor, team, agent, card]);
+            push_score(&mut row, s);
+            row.extend([
+                Value::Int(o.fcr_n),
+                Value::Int(o.fcr_yes),
+                Value::Int(o.handle_n),
+                Value::Float(o.handle_sum),
+                Value::Int(o.csat.n),
+                Value::Float(o.csat.y),
+            ]);
+            row
+        })
+        .await?;
+        let segments = self.segment.drain();
+        upsert_sorted(&mut *conn, "rollup_segment", SEGMENT_KEY, SEGMENT_VALUES, segments, |key, (s, o)| {
+            let (grain, period, vendor, team, channel, card, class) = key;
+            let mut row = key_row(&ws, *grain, *period, &[vendor, team, channel, card, class]);
+            push_score(&mut row, s);
+            row.extend([
+                Value::Int(o.fcr_n),
+                Value::Int(o.fcr_yes),
+                Value::Int(o.handle_n),
+                Value::Float(o.handle_sum),
+            ]);
+            for p in [&o.csat, &o.nps] {
+                row.extend([
+                    Value::Int(p.n),
+                    Value::Float(p.x),
+                    Value::Float(p.y),
+                    Value::Float(p.xx),
+                    Value::Float(p.yy),
+                    Value::Float(p.xy),
+                ]);
+            }
+            row
+        })
+        .await?;
+        let criteria = self.criterion.drain();
+        upsert_sorted(&mut *conn, "rollup_criterion", CRITERION_KEY, CRITERION_VALUES, criteria, |key, c| {
+            let (grain, period, vendor, team, card, criterion) = key;
+            let mut row = key_row(&ws, *grain, *period, &[vendor, team, card, criterion]);
+            row.extend([
+                Value::Int(c.answered),
+                Value::Int(c.not_applicable),
+                Value::Int(c.failed),
+                Value::Float(c.earned),
+                Value::Float(c.possible),
+            ]);
+            row
+        })
+        .await
     }
+}
+
+/// The columns every rollup row starts with: workspace, grain, period, then the rollup's own
+/// key columns.
+pub(crate) fn key_row(workspace: &str, grain: i64, period: i64, rest: &[&str]) -> Vec<Value> {
+    let mut row = vec![Value::Text(workspace.to_string()), Value::Int(grain), Value::Int(period)];
+    row.extend(rest.iter().map(|v| Value::Text(v.to_string())));
+    row
+}
+
+/// Adds `rows` to a rollup table (upserts that add), in statements of many rows. Sorted by key
+/// first: concurrent submissions take row locks in one order (PostgreSQL would otherwise abort
+/// one of two that touch the same day and month rows the other way round).
+pub(crate) async fn upsert_sorted<K: Ord, V>(
+    conn: &mut AnyConnection,
+    table: &str,
+    key: &[&str],
+    values: &[&str],
+    rows: impl IntoIterator<Item = (K, V)>,
+    to_row: impl Fn(&K, &V) -> Vec<Value>,
+) -> Result<()> {
+    let mut rows: Vec<(K, V)> = rows.into_iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let statement = chunk.iter().map(|(k, v)| to_row(k, v)).collect();
+        upsert(&mut *conn, table, key, values, statement).await?;
+    }
+    Ok(())
 }
 
 /// Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values (38 × 200).
@@ -667,15 +654,7 @@ impl Store {
             for (row, answers) in rows.iter().zip(answers) {
                 let version = sql::text(row, "scorecard_version_id")?;
                 if !definitions.contains_key(&version) {
-                    let definition: ScorecardDefinition =
-                        sqlx::query_scalar::<_, String>("SELECT definition FROM scorecard_versions WHERE id = $1")
-                            .bind(&version)
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(crate::StoreError::from)
-                            .and_then(|text| {
-                                serde_json::from_str(&text).map_err(|e| crate::StoreError::Database(e.to_string()))
-                            })?;
+                    let definition = definition_in(&mut tx, &version).await?;
                     definitions.insert(version.clone(), definition);
                 }
                 let score = score_of(row)?;
@@ -776,6 +755,15 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A scorecard version's definition, read on `conn` (a transaction's or a pool connection).
+pub(crate) async fn definition_in(conn: &mut AnyConnection, version: &str) -> Result<ScorecardDefinition> {
+    let text: String = sqlx::query_scalar("SELECT definition FROM scorecard_versions WHERE id = $1")
+        .bind(version)
+        .fetch_one(conn)
+        .await?;
+    serde_json::from_str(&text).map_err(|e| crate::StoreError::Database(e.to_string()))
 }
 
 /// A stored evaluation's score, as the rollups count it.
