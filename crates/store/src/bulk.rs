@@ -4,7 +4,8 @@
 //! against the scorecard, a vendor's teams...): the caller builds rows that are valid.
 //!
 //! Each [`BulkChunk`] is one transaction: its conversations, its evaluations with their
-//! answers, and the rollup rows those evaluations add. So the database holds a consistent
+//! answers, and the rollup rows those evaluations add (the self-assessment pairs among them
+//! found by the loader). So the database holds a consistent
 //! workspace after every chunk, and the rollups always equal what `rebuild_rollups` computes.
 
 use crate::rollups::RollupBatch;
@@ -368,6 +369,10 @@ impl Store {
             })
         });
         let answered = TableWriter::new(backend, "evaluation_answers", ANSWER_COLUMNS).write(&mut tx, answers).await?;
+        // Self-assessment pairs may reach outside the chunk (a self-review of a conversation
+        // reviewed earlier), so the loader finds them itself instead of taking them from the caller.
+        let ids: Vec<EvaluationId> = evaluations.iter().map(|e| e.id).collect();
+        crate::self_assessment::add_pairs_of(&mut tx, workspace, &ids).await?;
         rollups.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(answered)
@@ -386,7 +391,7 @@ impl Store {
     /// The sums of every value column of the rollup tables, by table and grain: what a test
     /// compares before and after `rebuild_rollups`.
     pub async fn rollup_totals(&self, workspace: WorkspaceId) -> Result<RollupTotals> {
-        let tables: [(&str, &[&str]); 3] = [
+        let tables: [(&str, &[&str]); 5] = [
             (
                 "rollup_agent",
                 &[
@@ -418,6 +423,8 @@ impl Store {
                 ],
             ),
             ("rollup_criterion", &["answered", "not_applicable", "failed", "earned", "possible"]),
+            crate::self_assessment::SELF_TABLES[0],
+            crate::self_assessment::SELF_TABLES[1],
         ];
         let mut totals = Vec::new();
         for (table, columns) in tables {

@@ -1299,6 +1299,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 crate::evaluations::write_answers(&mut tx, id, &calibrated.answers).await?;
+                crate::self_assessment::add_pairs_of(&mut tx, workspace, &[id]).await?;
                 let context = self
                     .evaluation_context(
                         &conversation.id.to_string(),

@@ -478,6 +478,10 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
         }
+        if counted || current.kind == EvaluationKind::SelfReview {
+            // Before the rollup rows below: every writer locks the conversation first.
+            crate::self_assessment::add_pairs_of(&mut tx, workspace, &[id]).await?;
+        }
         if let Some(context) = context {
             // The report rollups change in the same transaction: a report never misses an
             // acknowledged submission, nor counts one that was rolled back.

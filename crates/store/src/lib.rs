@@ -23,6 +23,7 @@ mod reports;
 mod review_plans;
 mod rollups;
 mod scorecards;
+mod self_assessment;
 mod series;
 mod sql;
 mod write;
@@ -38,6 +39,7 @@ pub use org::*;
 pub use reports::*;
 pub use review_plans::*;
 pub use rollups::*;
+pub use self_assessment::*;
 pub use series::*;
 pub(crate) use write::WriteTx;
 

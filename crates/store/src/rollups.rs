@@ -614,13 +614,20 @@ impl Store {
         context_of(&row)
     }
 
-    /// Recomputes a workspace's rollups from its evaluations, in one transaction, and marks them
-    /// built. Used on start for a database that predates the rollups, by the demo after it
+    /// Recomputes a workspace's rollups (the self-assessment pairs' too) from its evaluations, in
+    /// one transaction, and marks them built. Used on start for a database that predates the rollups, by the demo after it
     /// backdates its history, and by `plumbline reports rebuild`. Returns the evaluations counted.
     pub async fn rebuild_rollups(&self, workspace: WorkspaceId) -> Result<u64> {
         let ws = workspace.to_string();
         let mut tx = self.write().await?;
-        for table in ["rollup_agent", "rollup_segment", "rollup_criterion", "rollup_state"] {
+        for table in [
+            "rollup_agent",
+            "rollup_segment",
+            "rollup_criterion",
+            "rollup_self",
+            "rollup_self_criterion",
+            "rollup_state",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE workspace_id = $1")))
                 .bind(&ws)
                 .execute(&mut *tx)
@@ -679,6 +686,7 @@ impl Store {
             }
         }
         batch.flush(&mut tx).await?;
+        crate::self_assessment::rebuild(&mut tx, workspace).await?;
         // What each counted evaluation contributed, for later re-imports (migration 0007).
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE evaluations SET rollup_snapshot = 1,

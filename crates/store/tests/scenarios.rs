@@ -26,11 +26,18 @@ scenarios!(
     lists_respect_vendor_scope,
     rollups_follow_submissions_and_match_a_rebuild,
     targets_round_trip_and_refuse_bad_input,
+    self_assessment_rollups_pair_both_ways_and_match_a_rebuild,
+    both_sides_submitted_at_once_still_pair,
 );
 
 #[path = "scenarios/reports.rs"]
 mod reports;
 use reports::{rollups_follow_submissions_and_match_a_rebuild, targets_round_trip_and_refuse_bad_input};
+#[path = "scenarios/self_assessment.rs"]
+mod self_assessment;
+use self_assessment::{
+    both_sides_submitted_at_once_still_pair, self_assessment_rollups_pair_both_ways_and_match_a_rebuild,
+};
 
 async fn workspace(db: &TestDatabase) -> Result<(WorkspaceId, Vendor, Vendor)> {
     let (ws, internal) = db.store.create_workspace("Acme", "Acme Support").await?;
