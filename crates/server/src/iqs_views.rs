@@ -12,7 +12,6 @@ use plumbline_domain::org::Band;
 use plumbline_domain::reports::{
     Correlation, Gap, Interval, PairSums, ScoreSums, TargetStatus, iqs_gap, progress_percent, target_status,
 };
-use plumbline_domain::scoring::criterion_outcomes;
 use plumbline_domain::time::{DAY_MS, Date};
 use plumbline_store::{
     GRADER_INTERNAL, GRADER_OWN, IqsFilter, IqsGrouping, Mismatch, Rollup, RollupRow, Target, TimeMode, now_millis,
@@ -545,7 +544,9 @@ pub struct SelfAssessment {
     pub to: String,
     pub agents: Vec<SelfAssessmentAgent>,
     pub criteria: Vec<SelfAssessmentCriterion>,
-    /// True when more pairs exist than the report reads (the newest are used).
+    /// Deprecated: always false. The report once read at most 5,000 pairs; it now adds up
+    /// rollups of every pair (migration 0010). Kept so that existing clients still parse.
+    #[schema(deprecated)]
     pub truncated: bool,
 }
 
@@ -555,23 +556,7 @@ pub async fn self_assessment(state: &AppState, viewer: &Viewer, filter: &IqsFilt
     let ws = viewer.workspace_id;
     let scope = viewer.vendor_scope();
     let (from, to) = range_or_last(filter, 90);
-    let ranged = IqsFilter { from: Some(from * DAY_MS), to: Some(to * DAY_MS), channel: None, ..filter.clone() };
-    let pairs = state.store.self_review_pairs(ws, scope, &ranged).await?;
-    let truncated = pairs.len() as i64 >= plumbline_store::MAX_SELF_REVIEW_PAIRS;
-    // Per agent.
-    let mut agents: HashMap<String, (String, i64, f64, i64, f64, i64)> = HashMap::new();
-    for p in &pairs {
-        let e = agents.entry(p.agent_id.clone()).or_insert_with(|| (p.agent_name.clone(), 0, 0.0, 0, 0.0, 0));
-        e.1 += 1;
-        if let Some(s) = p.self_score {
-            e.2 += s;
-            e.3 += 1;
-        }
-        if let Some(r) = p.review_score {
-            e.4 += r;
-            e.5 += 1;
-        }
-    }
+    let sums = state.store.self_assessment_sums(ws, scope, filter, (from, to)).await?;
     let agent_rows = state
         .store
         .rollup_sums(
@@ -585,14 +570,14 @@ pub async fn self_assessment(state: &AppState, viewer: &Viewer, filter: &IqsFilt
         )
         .await?;
     let outcomes: HashMap<&str, &RollupRow> = agent_rows.iter().map(|r| (r.key[0].as_str(), r)).collect();
-    let mut agent_lines: Vec<SelfAssessmentAgent> = agents
+    let mut agent_lines: Vec<SelfAssessmentAgent> = sums
+        .agents
         .into_iter()
-        .map(|(id, (name, n, self_sum, self_n, review_sum, review_n))| {
-            let self_score = (self_n > 0).then(|| self_sum / self_n as f64);
-            let review_score = (review_n > 0).then(|| review_sum / review_n as f64);
-            let o = outcomes.get(id.as_str());
+        .map(|a| {
+            let (self_score, review_score) = (a.self_score(), a.review_score());
+            let o = outcomes.get(a.agent_id.as_str());
             SelfAssessmentAgent {
-                pairs: n,
+                pairs: a.pairs,
                 self_score,
                 review_score,
                 gap: self_score.zip(review_score).map(|(s, r)| s - r),
@@ -603,47 +588,27 @@ pub async fn self_assessment(state: &AppState, viewer: &Viewer, filter: &IqsFilt
                 handle_time_seconds: o
                     .filter(|r| r.outcomes.handle_n > 0)
                     .map(|r| r.outcomes.handle_sum / r.outcomes.handle_n as f64),
-                agent_id: id,
-                name,
+                agent_id: a.agent_id,
+                name: a.name,
             }
         })
         .collect();
     agent_lines.sort_by(|a, b| {
-        b.gap.unwrap_or(f64::MIN).partial_cmp(&a.gap.unwrap_or(f64::MIN)).unwrap_or(std::cmp::Ordering::Equal)
+        b.gap
+            .unwrap_or(f64::MIN)
+            .partial_cmp(&a.gap.unwrap_or(f64::MIN))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.agent_id.cmp(&b.agent_id))
     });
-    // Per criterion: answers of both sides, compared as fractions of the criterion's maximum.
-    let self_ids: Vec<_> = pairs.iter().map(|p| p.self_review).collect();
-    let review_ids: Vec<_> = pairs.iter().map(|p| p.review).collect();
-    let self_answers = state.store.answers_for_report(&self_ids).await?;
-    let review_answers = state.store.answers_for_report(&review_ids).await?;
-    let mut definitions = HashMap::new();
-    let mut criteria: HashMap<String, (i64, f64)> = HashMap::new();
-    for (i, p) in pairs.iter().enumerate() {
-        if !definitions.contains_key(&p.scorecard_version_id) {
-            let id = p.scorecard_version_id.parse().map_err(ApiError::internal)?;
-            definitions.insert(p.scorecard_version_id.clone(), state.store.get_version(ws, id).await?.definition);
-        }
-        let definition = &definitions[&p.scorecard_version_id];
-        let mine: HashMap<_, _> = criterion_outcomes(definition, &self_answers[i])
-            .into_iter()
-            .map(|o| (o.criterion_id, o.fraction))
-            .collect();
-        for o in criterion_outcomes(definition, &review_answers[i]) {
-            if let (Some(Some(s)), Some(r)) = (mine.get(&o.criterion_id), o.fraction) {
-                let e = criteria.entry(o.criterion_id.to_string()).or_default();
-                e.0 += 1;
-                e.1 += 100.0 * (s - r);
-            }
-        }
-    }
     let titles = state.store.criterion_groups(ws).await?;
-    let mut criteria: Vec<SelfAssessmentCriterion> = criteria
+    let mut criteria: Vec<SelfAssessmentCriterion> = sums
+        .criteria
         .into_iter()
-        .map(|(id, (n, sum))| SelfAssessmentCriterion {
-            title: titles.get(&id).map(|(_, t)| t.clone()).unwrap_or_default(),
-            criterion_id: id,
-            pairs: n,
-            gap: (n > 0).then(|| sum / n as f64),
+        .map(|c| SelfAssessmentCriterion {
+            title: titles.get(&c.criterion_id).map(|(_, t)| t.clone()).unwrap_or_default(),
+            pairs: c.pairs,
+            gap: c.gap(),
+            criterion_id: c.criterion_id,
         })
         .collect();
     criteria.sort_by(|a, b| {
@@ -652,8 +617,9 @@ pub async fn self_assessment(state: &AppState, viewer: &Viewer, filter: &IqsFilt
             .abs()
             .partial_cmp(&a.gap.unwrap_or(f64::MIN).abs())
             .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.criterion_id.cmp(&b.criterion_id))
     });
-    Ok(SelfAssessment { from: day_text(from), to: day_text(to), agents: agent_lines, criteria, truncated })
+    Ok(SelfAssessment { from: day_text(from), to: day_text(to), agents: agent_lines, criteria, truncated: false })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! The reads behind the QA program reports that are not plain rollup sums: IQS targets, the
-//! conversations where IQS and CSAT disagree, self-reviews beside reviews, and the vendor
-//! graders' alignment to internal benchmarks. Every query is bounded (a date range and a
+//! conversations where IQS and CSAT disagree, and the vendor graders' alignment to internal
+//! benchmarks. Every query is bounded (a date range and a
 //! limit, or the few rows of a small table) and scoped to the viewer's vendor.
 
 use crate::sql::{self, Select, Value};
@@ -63,21 +63,6 @@ pub struct Mismatch {
     /// YYYY-MM-DD of the review.
     pub reviewed: String,
 }
-
-/// A self-review and a review of the same conversation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SelfReviewPair {
-    pub self_review: EvaluationId,
-    pub review: EvaluationId,
-    pub agent_id: String,
-    pub agent_name: String,
-    pub scorecard_version_id: String,
-    pub self_score: Option<f64>,
-    pub review_score: Option<f64>,
-}
-
-/// The most self-review pairs one report reads.
-pub const MAX_SELF_REVIEW_PAIRS: i64 = 5_000;
 
 impl Store {
     fn check_target(input: &TargetInput) -> Result<(i64, i64)> {
@@ -287,70 +272,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Agents' submitted self-reviews (submitted in the filter's range) with the counted
-    /// reviews of the same conversation, newest first, at most [`MAX_SELF_REVIEW_PAIRS`].
-    pub async fn self_review_pairs(
-        &self,
-        workspace: WorkspaceId,
-        scope: VendorScope,
-        filter: &IqsFilter,
-    ) -> Result<Vec<SelfReviewPair>> {
-        let mut q = Select::new(
-            "SELECT s.id AS self_id, e.id AS review_id, s.agent_id, a.name AS agent_name, s.scorecard_version_id,
-                    s.score AS self_score, e.score AS review_score
-             FROM evaluations s
-             JOIN evaluations e ON e.conversation_id = s.conversation_id AND e.scorecard_version_id = s.scorecard_version_id
-             JOIN agents a ON a.id = s.agent_id",
-        );
-        q.and_text("s.workspace_id", workspace)
-            .and_raw("s.kind = 'self_review' AND s.status = 'submitted'")
-            .and_raw(crate::rollups::COUNTED)
-            .and_opt_text("s.vendor_id", scope.vendor())
-            .and_opt_text("s.vendor_id", filter.vendor_id)
-            .and_opt_text("s.team_id", filter.team_id)
-            .and_opt_text("s.agent_id", filter.agent_id);
-        if let Some(card) = filter.scorecard_id {
-            q.and_expr(
-                "s.scorecard_version_id IN (SELECT id FROM scorecard_versions WHERE scorecard_id = ?)",
-                vec![Value::Text(card.to_string())],
-            );
-        }
-        if let Some(from) = filter.from {
-            q.and("s.submitted_at", ">=", Value::Int(from));
-        }
-        if let Some(to) = filter.to {
-            q.and("s.submitted_at", "<", Value::Int(to));
-        }
-        let rows = q
-            .fetch_all(self.pool(), &format!("ORDER BY s.submitted_at DESC, s.id, e.id LIMIT {MAX_SELF_REVIEW_PAIRS}"))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SelfReviewPair {
-                    self_review: sql::id(r, "self_id")?,
-                    review: sql::id(r, "review_id")?,
-                    agent_id: sql::text(r, "agent_id")?,
-                    agent_name: sql::text(r, "agent_name")?,
-                    scorecard_version_id: sql::text(r, "scorecard_version_id")?,
-                    self_score: sql::opt_float(r, "self_score")?,
-                    review_score: sql::opt_float(r, "review_score")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Answers of evaluations, for reports (the same as the evaluation reads use).
-    pub async fn answers_for_report(
-        &self,
-        ids: &[EvaluationId],
-    ) -> Result<Vec<Vec<plumbline_domain::evaluation::Answer>>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            out.extend(self.answers_of(chunk).await?);
-        }
-        Ok(out)
     }
 
     /// Per conversation vendor: completed audits of that vendor's own graders by internal

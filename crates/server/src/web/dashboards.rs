@@ -865,7 +865,6 @@ pub async fn self_assessment(
                 p class="muted small" {
                     "From " (report.from) " up to " (report.to) ". Agents' self-reviews against their reviewers' scores on the same "
                     "conversations. Gap: self − reviewer in points; positive means the agent rates themselves higher."
-                    @if report.truncated { " Only the newest pairs are read; narrow the filters to see all." }
                 }
                 section aria-labelledby="agents" {
                     h2 id="agents" { "Per agent" }
