@@ -188,6 +188,22 @@ impl Store {
     /// Creates a draft evaluation of a conversation with a scorecard version. Reviews and
     /// self-reviews need an active version; calibration kinds may use a draft (form calibration).
     pub async fn create_evaluation(&self, workspace: WorkspaceId, new: NewEvaluation) -> Result<Evaluation> {
+        let (draft, _) = self.new_draft(workspace, new, false).await?;
+        let mut tx = self.write().await?;
+        insert_draft(&mut tx, workspace, &draft).await?;
+        tx.commit().await?;
+        // What was written, without reading it back.
+        Ok(draft)
+    }
+
+    /// A new draft, checked (its answers as complete as a submission needs when `complete`),
+    /// with its scorecard version: what [`insert_draft`] writes.
+    async fn new_draft(
+        &self,
+        workspace: WorkspaceId,
+        new: NewEvaluation,
+        complete: bool,
+    ) -> Result<(Evaluation, plumbline_domain::scorecard::ScorecardVersion)> {
         let conversation =
             self.get_conversation(workspace, VendorScope::All, new.conversation_id).await.map_err(|_| {
                 StoreError::Invalid(vec![FieldError::new("conversation_id", "there is no such conversation")])
@@ -203,37 +219,14 @@ impl Store {
                 format!("version {} is {}; reviews use the active version", version.number, version.status.as_str()),
             )]));
         }
-        let mut errors = check_answers(&version.definition, &new.answers, false);
+        let mut errors = check_answers(&version.definition, &new.answers, complete);
         errors.extend(check_feedback(&new.overall_feedback));
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
-        let id = EvaluationId::new();
         let now = now_millis();
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, status,
-                 overall_feedback, vendor_id, team_id, agent_id, revision, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $10, 1, $11, $11)",
-        )
-        .bind(id.to_string())
-        .bind(workspace.to_string())
-        .bind(conversation.id.to_string())
-        .bind(version.id.to_string())
-        .bind(new.reviewer_id.to_string())
-        .bind(new.kind.as_str())
-        .bind(&new.overall_feedback)
-        .bind(conversation.vendor_id.to_string())
-        .bind(conversation.team_id.map(|t| t.to_string()))
-        .bind(conversation.agent_id.map(|a| a.to_string()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        write_answers(&mut tx, id, &new.answers).await?;
-        tx.commit().await?;
-        // What was written, without reading it back.
-        Ok(Evaluation {
-            id,
+        let draft = Evaluation {
+            id: EvaluationId::new(),
             conversation_id: conversation.id,
             scorecard_version_id: version.id,
             reviewer_id: new.reviewer_id,
@@ -251,36 +244,29 @@ impl Store {
             calibration_session_id: None,
             blind_to: None,
             active_seconds: 0,
-        })
+        };
+        Ok((draft, version))
     }
 
     /// Creates a review and submits it at once (a form filled in one go, or an integration that
-    /// grades elsewhere): one request instead of two. Checked as a submission before anything is
-    /// written; should the submission still be refused (the conversation's task closed
-    /// meanwhile), the draft is removed again. Returns the submitted evaluation and its revision.
+    /// grades elsewhere): one request and one transaction instead of two, ending exactly where a
+    /// draft submitted later would (revision 2). Checked as a submission before anything is
+    /// written. Returns the submitted evaluation and its revision.
     pub async fn create_submitted_evaluation(
         &self,
         workspace: WorkspaceId,
         new: NewEvaluation,
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
-        if let Ok(version) = self.get_version(workspace, new.scorecard_version_id).await {
-            let errors = check_answers(&version.definition, &new.answers, true);
-            if !errors.is_empty() {
-                return Err(StoreError::Invalid(errors));
-            }
-        }
-        let author = new.reviewer_id;
-        let draft = self.create_evaluation(workspace, new).await?;
-        match self.submit_at(workspace, draft.id, author, policy, now_millis()).await {
-            Ok(submitted) => Ok(submitted),
-            Err(e) => {
-                if let Err(cleanup) = self.delete_draft_evaluation(workspace, draft.id, author).await {
-                    tracing::warn!(evaluation = %draft.id, error = %cleanup, "a refused submission left its draft");
-                }
-                Err(e)
-            }
-        }
+        let (draft, version) = self.new_draft(workspace, new, true).await?;
+        let submission = self.prepare_submission(&draft, version, policy).await?;
+        let now = draft.created_at;
+        let mut tx = self.write().await?;
+        insert_draft(&mut tx, workspace, &draft).await?;
+        mark_submitted(&mut tx, draft.id, 1, &submission.result, now).await?;
+        self.record_submission(&mut tx, workspace, &draft, &submission, now).await?;
+        tx.commit().await?;
+        Ok((submitted(draft, submission.result, now), 2))
     }
 
     /// An evaluation with its answers and its revision (for optimistic concurrency).
@@ -436,91 +422,83 @@ impl Store {
         if current.status != EvaluationStatus::Draft {
             return Err(StoreError::Conflict("the evaluation is already submitted".into()));
         }
-        self.check_task_open(&current).await?;
         let version = self.get_version(workspace, current.scorecard_version_id).await?;
-        let errors = check_answers(&version.definition, &current.answers, true);
+        let submission = self.prepare_submission(&current, version, policy).await?;
+        let now = at;
+        let mut tx = self.write().await?;
+        mark_submitted(&mut tx, id, revision, &submission.result, now).await?;
+        self.record_submission(&mut tx, workspace, &current, &submission, now).await?;
+        tx.commit().await?;
+        if current.kind == EvaluationKind::Audit {
+            return self.get_evaluation(workspace, id).await;
+        }
+        Ok((submitted(current, submission.result, now), revision + 1))
+    }
+
+    /// What submitting a draft needs before its transaction: the task still open, every
+    /// criterion answered, the score, and for an evaluation that counts in IQS what the report
+    /// rollups need to know about it.
+    async fn prepare_submission(
+        &self,
+        draft: &Evaluation,
+        version: plumbline_domain::scorecard::ScorecardVersion,
+        policy: ScoringPolicy,
+    ) -> Result<Submission> {
+        self.check_task_open(draft).await?;
+        let errors = check_answers(&version.definition, &draft.answers, true);
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
-        let result = score_evaluation(&version.definition, &current.answers, policy);
-        let counted = matches!(current.kind, EvaluationKind::Review | EvaluationKind::Calibrated)
-            && current.calibration_session_id.is_none();
+        let result = score_evaluation(&version.definition, &draft.answers, policy);
+        let counted = matches!(draft.kind, EvaluationKind::Review | EvaluationKind::Calibrated)
+            && draft.calibration_session_id.is_none();
         let context = if counted {
-            Some(
-                self.evaluation_context(
-                    &current.conversation_id.to_string(),
-                    &current.reviewer_id.to_string(),
-                    current.scorecard_version_id,
-                )
-                .await?,
-            )
+            let (conversation, reviewer) = (draft.conversation_id.to_string(), draft.reviewer_id.to_string());
+            Some(self.evaluation_context(&conversation, &reviewer, draft.scorecard_version_id).await?)
         } else {
             None
         };
-        let now = at;
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE evaluations SET status = 'submitted', score = $1, earned = $2, possible = $3, critical_failed = $4,
-                 critical_failures = $5, revision = revision + 1, updated_at = $6, submitted_at = $6,
-                 created_at = CASE WHEN created_at > $6 THEN $6 ELSE created_at END
-             WHERE id = $7 AND status = 'draft' AND revision = $8",
-        )
-        .bind(result.score)
-        .bind(result.earned)
-        .bind(result.possible)
-        .bind(i64::from(result.critical_failed))
-        .bind(sql::to_json(&result.critical_failures))
-        .bind(now)
-        .bind(id.to_string())
-        .bind(revision)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
-        }
-        if counted || current.kind == EvaluationKind::SelfReview {
+        Ok(Submission { definition: version.definition, result, counted, context, policy })
+    }
+
+    /// What a submission changes beside the evaluation itself, in its transaction: the
+    /// self-assessment pairs, the report rollups (a report never misses an acknowledged
+    /// submission, nor counts one that was rolled back) and, for an audit, its completion.
+    async fn record_submission(
+        &self,
+        tx: &mut crate::WriteTx,
+        workspace: WorkspaceId,
+        evaluation: &Evaluation,
+        s: &Submission,
+        now: Millis,
+    ) -> Result<()> {
+        if s.counted || evaluation.kind == EvaluationKind::SelfReview {
             // Before the rollup rows below: every writer locks the conversation first.
-            crate::self_assessment::add_pairs_of(&mut tx, workspace, &[id]).await?;
+            crate::self_assessment::add_pairs_of(tx, workspace, &[evaluation.id]).await?;
         }
-        if let Some(context) = context {
-            // The report rollups change in the same transaction: a report never misses an
-            // acknowledged submission, nor counts one that was rolled back.
+        if let Some(context) = &s.context {
             let facts = crate::rollups::EvaluationFacts::new(
                 crate::rollups::Counted {
                     workspace_id: workspace,
                     submitted_at: now,
-                    vendor_id: current.vendor_id.to_string(),
-                    team_id: current.team_id.map(|t| t.to_string()),
-                    agent_id: current.agent_id.map(|a| a.to_string()),
-                    score: &result,
-                    answers: &current.answers,
-                    definition: &version.definition,
+                    vendor_id: evaluation.vendor_id.to_string(),
+                    team_id: evaluation.team_id.map(|t| t.to_string()),
+                    agent_id: evaluation.agent_id.map(|a| a.to_string()),
+                    score: &s.result,
+                    answers: &evaluation.answers,
+                    definition: &s.definition,
                 },
                 context.clone(),
             );
             let mut batch = crate::rollups::RollupBatch::new(workspace);
             batch.add(&facts);
-            batch.flush(&mut tx).await?;
-            crate::rollups::write_snapshot(&mut tx, id, &context).await?;
+            batch.flush(tx).await?;
+            crate::rollups::write_snapshot(tx, evaluation.id, context).await?;
         }
-        if current.kind == EvaluationKind::Audit {
-            let submitted = Evaluation { answers: current.answers.clone(), ..current.clone() };
-            self.complete_audit(&mut tx, workspace, &submitted, policy, now).await?;
+        if evaluation.kind == EvaluationKind::Audit {
+            self.complete_audit(tx, workspace, evaluation, s.policy, now).await?;
         }
-        tx.commit().await?;
-        if current.kind == EvaluationKind::Audit {
-            return self.get_evaluation(workspace, id).await;
-        }
-        // What the update wrote, without reading it back.
-        let submitted = Evaluation {
-            status: EvaluationStatus::Submitted,
-            result: Some(result),
-            created_at: current.created_at.min(now),
-            updated_at: now,
-            submitted_at: Some(now),
-            ..current
-        };
-        Ok((submitted, revision + 1))
+        Ok(())
     }
 
     /// Deletes a draft (its author only). Submitted evaluations are never deleted.
@@ -608,5 +586,81 @@ impl Store {
             .map(|(row, answers)| evaluation_of(row, answers).map(|(e, _)| e))
             .collect::<Result<Vec<_>>>()?;
         Ok(page_of(items, limit, |e| e.id.to_string()))
+    }
+}
+
+/// What [`Store::prepare_submission`] worked out for a draft's submission.
+struct Submission {
+    definition: plumbline_domain::scorecard::ScorecardDefinition,
+    result: EvaluationScore,
+    /// Whether it counts in IQS (a review or a published calibrated result).
+    counted: bool,
+    /// The rollups' context, when it counts.
+    context: Option<crate::rollups::EvaluationContext>,
+    policy: ScoringPolicy,
+}
+
+/// Writes a new draft and its answers (revision 1).
+async fn insert_draft(tx: &mut crate::WriteTx, workspace: WorkspaceId, draft: &Evaluation) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, status,
+             overall_feedback, vendor_id, team_id, agent_id, revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $10, 1, $11, $11)",
+    )
+    .bind(draft.id.to_string())
+    .bind(workspace.to_string())
+    .bind(draft.conversation_id.to_string())
+    .bind(draft.scorecard_version_id.to_string())
+    .bind(draft.reviewer_id.to_string())
+    .bind(draft.kind.as_str())
+    .bind(&draft.overall_feedback)
+    .bind(draft.vendor_id.to_string())
+    .bind(draft.team_id.map(|t| t.to_string()))
+    .bind(draft.agent_id.map(|a| a.to_string()))
+    .bind(draft.created_at)
+    .execute(&mut **tx)
+    .await?;
+    write_answers(tx, draft.id, &draft.answers).await
+}
+
+/// Marks a draft at `revision` submitted with its score; a conflict when it changed meanwhile.
+async fn mark_submitted(
+    tx: &mut crate::WriteTx,
+    id: EvaluationId,
+    revision: i64,
+    result: &EvaluationScore,
+    now: Millis,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE evaluations SET status = 'submitted', score = $1, earned = $2, possible = $3, critical_failed = $4,
+             critical_failures = $5, revision = revision + 1, updated_at = $6, submitted_at = $6,
+             created_at = CASE WHEN created_at > $6 THEN $6 ELSE created_at END
+         WHERE id = $7 AND status = 'draft' AND revision = $8",
+    )
+    .bind(result.score)
+    .bind(result.earned)
+    .bind(result.possible)
+    .bind(i64::from(result.critical_failed))
+    .bind(sql::to_json(&result.critical_failures))
+    .bind(now)
+    .bind(id.to_string())
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
+    }
+    Ok(())
+}
+
+/// A draft as its submission left it, without reading it back.
+fn submitted(draft: Evaluation, result: EvaluationScore, now: Millis) -> Evaluation {
+    Evaluation {
+        status: EvaluationStatus::Submitted,
+        result: Some(result),
+        created_at: draft.created_at.min(now),
+        updated_at: now,
+        submitted_at: Some(now),
+        ..draft
     }
 }

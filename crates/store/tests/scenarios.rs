@@ -19,6 +19,7 @@ scenarios!(
     conversations_upsert_by_external_id,
     import_is_all_or_nothing,
     evaluation_lifecycle,
+    created_and_submitted_in_one_transaction,
     concurrent_submits_leave_one_result,
     concurrent_writers_keep_their_own_outcome,
     the_same_import_twice_at_once_creates_no_duplicates,
@@ -392,6 +393,46 @@ async fn evaluation_lifecycle(db: &TestDatabase) -> Result<()> {
     let page =
         db.store.list_evaluations(s.ws, &visibility, &EvaluationFilter::default(), &PageRequest::default()).await?;
     ensure!(page.items.len() == 1 && page.items[0].answers == answers);
+    Ok(())
+}
+
+/// Written and submitted at once ends where a draft submitted later ends: the same score,
+/// revision 2, stored as read back, counted once in the rollups; an incomplete one writes nothing.
+async fn created_and_submitted_in_one_transaction(db: &TestDatabase) -> Result<()> {
+    let s = scene(db).await?;
+    let answers = vec![answer(&s.version, 0, Choice::Option(1)), answer(&s.version, 1, Choice::Option(0))];
+    let new = NewEvaluation {
+        conversation_id: s.conversation,
+        scorecard_version_id: s.version.id,
+        reviewer_id: s.reviewer,
+        kind: EvaluationKind::Review,
+        answers: answers.clone(),
+        overall_feedback: "At once".into(),
+    };
+    let incomplete = NewEvaluation { answers: answers[..1].to_vec(), ..new.clone() };
+    ensure!(matches!(
+        db.store.create_submitted_evaluation(s.ws, incomplete, ScoringPolicy::default()).await,
+        Err(StoreError::Invalid(e)) if e[0].reason.contains("Compliance")
+    ));
+    let count = || plumbline_store::testing::count(&db.store, "SELECT COUNT(*) FROM evaluations");
+    ensure!(count().await == 0, "a refused submission writes nothing");
+
+    let (at_once, revision) = db.store.create_submitted_evaluation(s.ws, new.clone(), ScoringPolicy::default()).await?;
+    let draft = db.store.create_evaluation(s.ws, new).await?;
+    let (later, later_revision) =
+        db.store.submit_evaluation_with_revision(s.ws, draft.id, s.reviewer, ScoringPolicy::default()).await?;
+    ensure!(revision == 2 && later_revision == 2);
+    ensure!(at_once.result == later.result && at_once.result.as_ref().and_then(|r| r.score) == Some(87.5));
+    let (stored, stored_revision) = db.store.get_evaluation(s.ws, at_once.id).await?;
+    ensure!(stored == at_once && stored_revision == 2, "{stored:?} vs {at_once:?}");
+    let by_vendor = db
+        .store
+        .iqs_report(s.ws, VendorScope::All, IqsGrouping::Vendor, &IqsFilter::default(), &Bands::default())
+        .await?;
+    ensure!(by_vendor.len() == 1 && by_vendor[0].evaluations == 2 && by_vendor[0].iqs == Some(87.5), "{by_vendor:?}");
+    let totals = db.store.rollup_totals(s.ws).await?;
+    db.store.rebuild_rollups(s.ws).await?;
+    ensure!(db.store.rollup_totals(s.ws).await? == totals, "the rollups equal a rebuild");
     Ok(())
 }
 
