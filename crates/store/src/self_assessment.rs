@@ -7,7 +7,7 @@
 //! scale").
 
 use crate::reports::{IqsFilter, month_and_day_ranges};
-use crate::rollups::{ALL_TEAMS, COUNTED, definition_in, key_row, upsert_sorted};
+use crate::rollups::{ALL_TEAMS, definition_in, key_row, upsert_sorted};
 use crate::sql::{self, Select, Value};
 use crate::{Result, Store};
 use plumbline_domain::access::VendorScope;
@@ -216,7 +216,10 @@ pub(crate) const SELF_TABLES: [(&str, &[&str]); 2] =
     [("rollup_self", SELF_VALUES), ("rollup_self_criterion", SELF_CRITERION_VALUES)];
 
 /// The pairs in which `side` (`s.id` for the self-review, `e.id` for the review) is one of `ids`.
-/// A self-review without an agent pairs with nothing (the report is per agent).
+/// A self-review without an agent pairs with nothing (the report is per agent). The review side
+/// is `COUNTED`, with "no calibration session" written so that no index serves it: with a long
+/// list of bound ids SQLite otherwise walked the calibration-task index, which holds nearly every
+/// evaluation under NULL, and each bulk-load chunk took longer than the one before.
 async fn pairs_where(conn: &mut AnyConnection, side: &str, ids: &[EvaluationId]) -> Result<Vec<Pair>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -228,8 +231,9 @@ async fn pairs_where(conn: &mut AnyConnection, side: &str, ids: &[EvaluationId])
          FROM evaluations s
          JOIN evaluations e ON e.conversation_id = s.conversation_id AND e.scorecard_version_id = s.scorecard_version_id
          JOIN scorecard_versions sv ON sv.id = s.scorecard_version_id
-         WHERE s.kind = 'self_review' AND s.status = 'submitted' AND s.agent_id IS NOT NULL AND {COUNTED}
-           AND {side} IN ({placeholders})"
+         WHERE s.kind = 'self_review' AND s.status = 'submitted' AND s.agent_id IS NOT NULL
+           AND e.status = 'submitted' AND e.kind IN ('review', 'calibrated')
+           AND COALESCE(e.calibration_session_id, '') = '' AND {side} IN ({placeholders})"
     )));
     for id in ids {
         query = query.bind(id.to_string());
