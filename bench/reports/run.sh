@@ -80,7 +80,7 @@ echo "== report endpoints ($samples requests each, one keep-alive connection, as
 "$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" reports --samples "$samples"
 
 echo
-echo "== submissions ($clients clients, create draft + submit over HTTP)"
+echo "== submissions ($clients clients, each review written and submitted in one HTTP request)"
 "$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" \
     submit --clients "$clients" --submissions "$submissions"
 
