@@ -262,6 +262,7 @@ impl Store {
         let submission = self.prepare_submission(&draft, version, policy).await?;
         let now = draft.created_at;
         let mut tx = self.write().await?;
+        crate::self_assessment::lock_conversation(&mut tx, &draft.conversation_id.to_string()).await?;
         insert_draft(&mut tx, workspace, &draft).await?;
         mark_submitted(&mut tx, draft.id, 1, &submission.result, now).await?;
         self.record_submission(&mut tx, workspace, &draft, &submission, now).await?;

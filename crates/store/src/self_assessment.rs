@@ -321,6 +321,20 @@ pub(crate) async fn add_pairs_of(conn: &mut AnyConnection, workspace: WorkspaceI
     batch.flush(conn).await
 }
 
+/// On PostgreSQL, locks a conversation for a transaction that is about to insert an evaluation
+/// of it and then pair it ([`add_pairs_of`] locks it again, which it then already holds).
+/// Inserting the evaluation first would take a key-share lock on the conversation (the foreign
+/// key), and two such transactions upgrading to the pairing lock deadlock each other.
+pub(crate) async fn lock_conversation(conn: &mut AnyConnection, conversation: &str) -> Result<()> {
+    if !sql::positional(conn) {
+        sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+            .bind(conversation)
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Recomputes the workspace's self-assessment rows from its evaluations, on `conn` (the
 /// rebuild's transaction, which has emptied the tables). Returns the pairs counted.
 pub(crate) async fn rebuild(conn: &mut AnyConnection, workspace: WorkspaceId) -> Result<u64> {

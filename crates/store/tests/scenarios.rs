@@ -20,6 +20,7 @@ scenarios!(
     import_is_all_or_nothing,
     evaluation_lifecycle,
     created_and_submitted_in_one_transaction,
+    reviews_of_one_conversation_submitted_at_once_all_land,
     concurrent_submits_leave_one_result,
     concurrent_writers_keep_their_own_outcome,
     the_same_import_twice_at_once_creates_no_duplicates,
@@ -433,6 +434,37 @@ async fn created_and_submitted_in_one_transaction(db: &TestDatabase) -> Result<(
     let totals = db.store.rollup_totals(s.ws).await?;
     db.store.rebuild_rollups(s.ws).await?;
     ensure!(db.store.rollup_totals(s.ws).await? == totals, "the rollups equal a rebuild");
+    Ok(())
+}
+
+/// Many reviews of one conversation written and submitted at once, concurrently: every one is
+/// acknowledged and counted (on PostgreSQL they once deadlocked: each insert held a key-share
+/// lock on the conversation and then asked for the pairing lock).
+async fn reviews_of_one_conversation_submitted_at_once_all_land(db: &TestDatabase) -> Result<()> {
+    let s = scene(db).await?;
+    let answers = vec![answer(&s.version, 0, Choice::Option(2)), answer(&s.version, 1, Choice::Option(0))];
+    let new = NewEvaluation {
+        conversation_id: s.conversation,
+        scorecard_version_id: s.version.id,
+        reviewer_id: s.reviewer,
+        kind: EvaluationKind::Review,
+        answers,
+        overall_feedback: String::new(),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (store, new, ws) = (db.store.clone(), new.clone(), s.ws);
+        tasks.spawn(async move { store.create_submitted_evaluation(ws, new, ScoringPolicy::default()).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (evaluation, revision) = done??;
+        ensure!(evaluation.status == EvaluationStatus::Submitted && revision == 2);
+    }
+    let by_vendor = db
+        .store
+        .iqs_report(s.ws, VendorScope::All, IqsGrouping::Vendor, &IqsFilter::default(), &Bands::default())
+        .await?;
+    ensure!(by_vendor.len() == 1 && by_vendor[0].evaluations == 12, "{by_vendor:?}");
     Ok(())
 }
 
