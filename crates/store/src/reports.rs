@@ -4,8 +4,8 @@
 //! interval, correlation, bands) live in the domain; the database only adds up.
 
 use crate::rollups::{CriterionSums, OutcomeSums, score_sums_of};
-use crate::sql::{self, Select, Value};
-use crate::{Result, Store, StoreError};
+use crate::sql::{self, Columns, Select, Value};
+use crate::{Backend, Result, Store, StoreError};
 use plumbline_domain::access::VendorScope;
 use plumbline_domain::org::{Band, Bands};
 use plumbline_domain::reports::{Grain, Interval, PairSums, ScoreSums, split_period};
@@ -13,7 +13,6 @@ use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::time::DAY_MS;
 use plumbline_domain::{AgentId, Millis, ScorecardId, TeamId, VendorId, WorkspaceId};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use std::collections::HashMap;
 
 /// What to group the IQS by.
@@ -107,17 +106,21 @@ impl Rollup {
     /// read.
     /// With `outcomes` false, the agent and segment rollups sum the score columns only.
     fn sums(self, prefix: &str, outcomes: bool) -> String {
-        let columns = match self {
-            Rollup::Agent | Rollup::Segment if !outcomes => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
-            Rollup::Agent => crate::rollups::AGENT_VALUES,
-            Rollup::Segment => crate::rollups::SEGMENT_VALUES,
-            Rollup::Criterion => crate::rollups::CRITERION_VALUES,
-        };
-        columns
+        self.value_columns(outcomes)
             .iter()
             .map(|c| format!("CAST(SUM({prefix}{c}) AS DOUBLE PRECISION) AS {c}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// The value columns a read sums.
+    fn value_columns(self, outcomes: bool) -> &'static [&'static str] {
+        match self {
+            Rollup::Agent | Rollup::Segment if !outcomes => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
+            Rollup::Agent => crate::rollups::AGENT_VALUES,
+            Rollup::Segment => crate::rollups::SEGMENT_VALUES,
+            Rollup::Criterion => crate::rollups::CRITERION_VALUES,
+        }
     }
 
     /// The rollup that can group by `grouping` (Group reads criteria and adds them up).
@@ -208,8 +211,10 @@ impl RollupRead<'_> {
     /// seeks each agent's rows by the rollup's agent-first key (`Store::sqlite_layout`) and
     /// adds them up as they come, instead of sorting tens of thousands of rows. Rows without
     /// an agent come from a second query.
-    fn queries(&self, today: i64) -> Vec<(Select, String)> {
+    fn queries(&self, today: i64) -> Vec<(Select, String, Vec<String>)> {
         let table = self.rollup.table();
+        let values = self.rollup.value_columns(self.outcomes).iter().map(|c| c.to_string());
+        let columns = |keys: &[&str]| keys.iter().map(|c| c.to_string()).chain(values.clone()).collect::<Vec<_>>();
         let mut out = Vec::new();
         for range in self.ranges(today) {
             if self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total {
@@ -220,29 +225,31 @@ impl RollupRead<'_> {
                 // CROSS JOIN: SQLite keeps agents as the outer loop.
                 agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id");
                 self.conditions(&mut agents, "r.", range);
-                out.push((agents, "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string()));
+                out.push((
+                    agents,
+                    "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string(),
+                    columns(&["agent_id", "agent_name"]),
+                ));
                 if self.filter.agent_id.is_none() {
                     let mut none =
                         Select::new(&format!("SELECT agent_id, {} FROM {table}", self.rollup.sums("", self.outcomes)));
                     none.and_raw("agent_id = ''");
                     self.conditions(&mut none, "", range);
-                    out.push((none, "GROUP BY agent_id".to_string()));
+                    out.push((none, "GROUP BY agent_id".to_string(), columns(&["agent_id"])));
                 }
                 continue;
             }
-            let mut select = self.group_by.join(", ");
+            let mut keys = self.group_by.to_vec();
             if matches!(self.time, TimeMode::Series(_)) {
-                if !select.is_empty() {
-                    select.push_str(", ");
-                }
-                select.push_str("period");
+                keys.push("period");
             }
+            let select = keys.join(", ");
             let sums = self.rollup.sums("", self.outcomes);
-            let columns = if select.is_empty() { sums } else { format!("{select}, {sums}") };
-            let mut q = Select::new(&format!("SELECT {columns} FROM {table}"));
+            let selected = if select.is_empty() { sums } else { format!("{select}, {sums}") };
+            let mut q = Select::new(&format!("SELECT {selected} FROM {table}"));
             self.conditions(&mut q, "", range);
             let tail = if select.is_empty() { String::new() } else { format!("GROUP BY {select}") };
-            out.push((q, tail));
+            out.push((q, tail, columns(&keys)));
         }
         out
     }
@@ -363,23 +370,23 @@ impl Store {
         if from_day >= to_day {
             return Ok(Vec::new());
         }
-        let mut rows = Vec::new();
-        for (q, tail) in read.queries(crate::now_millis().div_euclid(DAY_MS)) {
-            rows.extend(q.fetch_all(self.pool(), &tail).await?);
+        let postgres = self.backend() == Backend::Postgres;
+        let mut packs = Vec::new();
+        for (q, tail, columns) in read.queries(crate::now_millis().div_euclid(DAY_MS)) {
+            packs.push(q.fetch_packed(self.pool(), postgres, &tail, &columns).await?);
         }
-        let mut out: Vec<RollupRow> = Vec::with_capacity(rows.len());
+        let mut out: Vec<RollupRow> = Vec::with_capacity(packs.iter().map(|p| p.len()).sum());
         let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
-        let f = |row: &sqlx::any::AnyRow, c: &str| sql::opt_float(row, c).map(|v| v.unwrap_or(0.0));
-        for row in &rows {
-            let key = group_by
-                .iter()
-                .map(|c| sql::opt_text(row, c).map(Option::unwrap_or_default))
-                .collect::<Result<Vec<_>>>()?;
+        let f = |row: &sql::PackedRow, c: &str| row.float_or_zero(c);
+        for row in packs.iter().flat_map(|p| p.iter()) {
+            let row = &row;
+            let key =
+                group_by.iter().map(|c| row.opt_text(c).map(Option::unwrap_or_default)).collect::<Result<Vec<_>>>()?;
             let bucket = match time {
-                TimeMode::Series(interval) => Some(interval.bucket(sql::int(row, "period")?)),
+                TimeMode::Series(interval) => Some(interval.bucket(f(row, "period")? as i64)),
                 TimeMode::Total => None,
             };
-            let name = if row.try_column("agent_name").is_ok() { sql::opt_text(row, "agent_name")? } else { None };
+            let name = if row.has("agent_name") { row.opt_text("agent_name")? } else { None };
             let mut item = RollupRow { key, bucket, name, ..Default::default() };
             match rollup {
                 Rollup::Criterion => {

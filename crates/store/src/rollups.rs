@@ -545,8 +545,8 @@ fn push_score(row: &mut Vec<Value>, s: &ScoreSums) {
     ]);
 }
 
-pub(crate) fn score_sums_of(row: &sqlx::any::AnyRow) -> Result<ScoreSums> {
-    let f = |c: &str| sql::opt_float(row, c).map(|v| v.unwrap_or(0.0));
+pub(crate) fn score_sums_of(row: &impl sql::Columns) -> Result<ScoreSums> {
+    let f = |c: &str| row.float_or_zero(c);
     Ok(ScoreSums {
         evaluations: f("evaluations")? as i64,
         scored: f("scored")? as i64,

@@ -8,8 +8,8 @@
 
 use crate::reports::{IqsFilter, month_and_day_ranges};
 use crate::rollups::{ALL_TEAMS, definition_in, key_row, upsert_sorted};
-use crate::sql::{self, Select, Value};
-use crate::{Result, Store};
+use crate::sql::{self, Columns, Select, Value};
+use crate::{Backend, Result, Store};
 use plumbline_domain::access::VendorScope;
 use plumbline_domain::evaluation::Answer;
 use plumbline_domain::reports::{Grain, month_start};
@@ -382,6 +382,7 @@ impl Store {
     ) -> Result<SelfAssessmentSums> {
         let mut agents: HashMap<String, SelfAgentSums> = HashMap::new();
         let mut criteria: HashMap<String, SelfCriterionSums> = HashMap::new();
+        let postgres = self.backend() == Backend::Postgres;
         // One query per range of rows: SQLite plans `(range) OR (range)` as a scan of the
         // workspace's every row.
         for (grain, from, to) in month_and_day_ranges(days) {
@@ -401,21 +402,28 @@ impl Store {
             let sums = |columns: &[&str]| {
                 columns.iter().map(|c| format!("CAST(SUM(r.{c}) AS DOUBLE PRECISION) AS {c}")).collect::<Vec<_>>()
             };
+            let columns =
+                |keys: &[&str], values: &[&str]| keys.iter().chain(values).map(|c| c.to_string()).collect::<Vec<_>>();
             let rows = filtered(&format!(
                 "SELECT r.agent_id, a.name, {} FROM rollup_self r JOIN agents a ON a.id = r.agent_id",
                 sums(SELF_VALUES).join(", ")
             ))
-            .fetch_all(self.pool(), "GROUP BY r.agent_id, a.name")
+            .fetch_packed(
+                self.pool(),
+                postgres,
+                "GROUP BY r.agent_id, a.name",
+                &columns(&["agent_id", "name"], SELF_VALUES),
+            )
             .await?;
-            for r in &rows {
+            for r in rows.iter() {
                 let line = SelfAgentSums {
-                    agent_id: sql::text(r, "agent_id")?,
-                    name: sql::text(r, "name")?,
-                    pairs: float(r, "pairs")? as i64,
-                    self_n: float(r, "self_n")? as i64,
-                    self_sum: float(r, "self_sum")?,
-                    review_n: float(r, "review_n")? as i64,
-                    review_sum: float(r, "review_sum")?,
+                    agent_id: r.opt_text("agent_id")?.unwrap_or_default(),
+                    name: r.opt_text("name")?.unwrap_or_default(),
+                    pairs: r.float_or_zero("pairs")? as i64,
+                    self_n: r.float_or_zero("self_n")? as i64,
+                    self_sum: r.float_or_zero("self_sum")?,
+                    review_n: r.float_or_zero("review_n")? as i64,
+                    review_sum: r.float_or_zero("review_sum")?,
                 };
                 agents.entry(line.agent_id.clone()).or_default().add(&line);
             }
@@ -430,9 +438,10 @@ impl Store {
             } else {
                 q.and_raw(&format!("r.agent_id = '{ALL_TEAMS}'"));
             }
-            for r in &q.fetch_all(self.pool(), "GROUP BY r.criterion_id").await? {
-                let criterion_id = sql::text(r, "criterion_id")?;
-                let (pairs, gap_sum) = (float(r, "pairs")? as i64, float(r, "gap_sum")?);
+            let columns = columns(&["criterion_id"], SELF_CRITERION_VALUES);
+            for r in q.fetch_packed(self.pool(), postgres, "GROUP BY r.criterion_id", &columns).await?.iter() {
+                let criterion_id = r.opt_text("criterion_id")?.unwrap_or_default();
+                let (pairs, gap_sum) = (r.float_or_zero("pairs")? as i64, r.float_or_zero("gap_sum")?);
                 let sums = criteria
                     .entry(criterion_id.clone())
                     .or_insert_with(|| SelfCriterionSums { criterion_id, ..Default::default() });
@@ -447,9 +456,4 @@ impl Store {
         criteria.sort_by(|a, b| a.criterion_id.cmp(&b.criterion_id));
         Ok(SelfAssessmentSums { agents, criteria })
     }
-}
-
-/// A summed column (NULL as 0).
-fn float(row: &sqlx::any::AnyRow, column: &str) -> Result<f64> {
-    sql::opt_float(row, column).map(|v| v.unwrap_or(0.0))
 }

@@ -129,6 +129,129 @@ impl Select {
         }
         Ok(query.fetch_all(pool).await?)
     }
+
+    /// The rows of the query, whose output columns are `columns`, packed by the database into
+    /// one JSON text and unpacked here. Through the `Any` driver every row costs a few
+    /// microseconds (a hop from SQLite's worker thread, a boxed value and a name lookup per
+    /// column), which was half the time of a report of 5,000 agents; one text costs one parse.
+    /// Numbers keep every digit: PostgreSQL prints a double so that it reads back exactly, and
+    /// SQLite's doubles are packed as texts of 17 digits.
+    pub async fn fetch_packed(
+        &self,
+        pool: &sqlx::AnyPool,
+        postgres: bool,
+        tail: &str,
+        columns: &[String],
+    ) -> Result<PackedRows> {
+        let (inner, values) = self.finish(tail);
+        let sql = if postgres {
+            let list = columns.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+            format!("SELECT COALESCE(json_agg(json_build_array({list}))::text, '[]') AS packed FROM ({inner}) AS t")
+        } else {
+            // SQLite's JSON prints a double to 15 digits: doubles go as texts of 17.
+            let list = columns
+                .iter()
+                .map(|c| format!("CASE typeof(t.{c}) WHEN 'real' THEN printf('%!.17g', t.{c}) ELSE t.{c} END"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("SELECT json_group_array(json_array({list})) AS packed FROM ({inner}) AS t")
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for v in values {
+            query = v.bind_to(query);
+        }
+        let row = query.fetch_one(pool).await?;
+        let rows: Vec<Vec<serde_json::Value>> = json(&row, "packed")?;
+        if let Some(bad) = rows.iter().find(|r| r.len() != columns.len()) {
+            return Err(StoreError::Database(format!(
+                "a packed row has {} values for {} columns",
+                bad.len(),
+                columns.len()
+            )));
+        }
+        Ok(PackedRows { columns: columns.to_vec(), rows })
+    }
+}
+
+/// Rows read by [`Select::fetch_packed`].
+pub(crate) struct PackedRows {
+    columns: Vec<String>,
+    rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl PackedRows {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = PackedRow<'_>> {
+        self.rows.iter().map(|values| PackedRow { columns: &self.columns, values })
+    }
+}
+
+/// One row of [`PackedRows`].
+pub(crate) struct PackedRow<'a> {
+    columns: &'a [String],
+    values: &'a [serde_json::Value],
+}
+
+impl PackedRow<'_> {
+    pub fn has(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column)
+    }
+
+    fn value(&self, column: &str) -> Result<&serde_json::Value> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.values[i])
+            .ok_or_else(|| StoreError::Database(format!("no column {column} in the packed rows")))
+    }
+}
+
+/// Reading a row's columns by name, from the `Any` driver's rows or from packed ones.
+pub(crate) trait Columns {
+    fn opt_text(&self, column: &str) -> Result<Option<String>>;
+    fn opt_float(&self, column: &str) -> Result<Option<f64>>;
+
+    fn float_or_zero(&self, column: &str) -> Result<f64> {
+        self.opt_float(column).map(|v| v.unwrap_or(0.0))
+    }
+}
+
+impl Columns for AnyRow {
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        opt_text(self, column)
+    }
+
+    fn opt_float(&self, column: &str) -> Result<Option<f64>> {
+        opt_float(self, column)
+    }
+}
+
+impl Columns for PackedRow<'_> {
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        match self.value(column)? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) => Ok(Some(s.clone())),
+            // A number in a text column (SQLite keeps what it is given).
+            serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+            other => Err(StoreError::Database(format!("column {column} holds {other}, not text"))),
+        }
+    }
+
+    fn opt_float(&self, column: &str) -> Result<Option<f64>> {
+        match self.value(column)? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Number(n) => Ok(n.as_f64()),
+            // A double from SQLite (see `Select::fetch_packed`).
+            serde_json::Value::String(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::Database(format!("column {column} holds {s:?}, not a number"))),
+            other => Err(StoreError::Database(format!("column {column} holds {other}, not a number"))),
+        }
+    }
 }
 
 pub(crate) fn text(row: &AnyRow, column: &str) -> Result<String> {
@@ -176,4 +299,65 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
     Ok(int(row, column)? != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Columns, Select, Value};
+    use crate::Backend;
+    use crate::testing::TestDatabase;
+
+    /// Packed rows read back what an unpacked read gives: every digit of a double, NULLs,
+    /// texts with quotes and no rows at all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn packed_rows_keep_every_digit_on_both_databases() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let db = TestDatabase::new(backend).await;
+            let postgres = backend == Backend::Postgres;
+            // Fixed cases and pseudo-random doubles of every size a report's sums take (up to
+            // 1e13: squared points of millions of reviews). SQLite's printf is not exact near
+            // 1e300, which no sum reaches.
+            let mut doubles = vec![0.1 + 0.2, 1e9 / 3.0, 123_456_789.012_345_67, 5e-324, -0.0, 3.0];
+            let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+            for i in 0..300 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let unit = (seed >> 11) as f64 / (1u64 << 53) as f64;
+                doubles.push(unit * 10f64.powi(i % 17 - 3));
+            }
+            let unions = doubles
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    let (x, name) = (i * 2 + 1, i * 2 + 2);
+                    format!("SELECT CAST(${x} AS DOUBLE PRECISION) AS x, CAST(${name} AS TEXT) AS name")
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let mut q = Select::new(&format!("SELECT u.x, u.name, NULL AS missing FROM ({unions}) AS u"));
+            for (i, d) in doubles.iter().enumerate() {
+                q.values.push(Value::Float(*d));
+                q.values.push(Value::Text(format!("agent \"{i}\" \\ é")));
+            }
+            let columns = ["x", "name", "missing"].map(String::from);
+            let rows = q.fetch_packed(db.store.pool(), postgres, "", &columns).await.unwrap();
+            assert_eq!(rows.len(), doubles.len());
+            let mut read: Vec<(f64, String)> = rows
+                .iter()
+                .map(|r| {
+                    assert_eq!(r.opt_float("missing").unwrap(), None);
+                    (r.opt_float("x").unwrap().unwrap(), r.opt_text("name").unwrap().unwrap())
+                })
+                .collect();
+            read.sort_by(|a, b| a.1.cmp(&b.1));
+            let mut expected: Vec<(f64, String)> =
+                doubles.iter().enumerate().map(|(i, d)| (*d, format!("agent \"{i}\" \\ é"))).collect();
+            expected.sort_by(|a, b| a.1.cmp(&b.1));
+            assert_eq!(read, expected, "{backend:?}");
+            assert!(rows.iter().next().unwrap().opt_float("name").is_err(), "a name is not a number");
+
+            let none = Select::new("SELECT u.x FROM (SELECT 1.5 AS x) AS u WHERE u.x > 2");
+            let empty = none.fetch_packed(db.store.pool(), postgres, "", &["x".to_string()]).await.unwrap();
+            assert_eq!(empty.len(), 0, "{backend:?}");
+        }
+    }
 }
