@@ -13,6 +13,10 @@ use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::time::DAY_MS;
 use plumbline_domain::{AgentId, Millis, ScorecardId, TeamId, VendorId, WorkspaceId};
 use serde::{Deserialize, Serialize};
+
+/// Agent ids bound in one query of [`Store::agent_sums_of`]: well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound values.
+const AGENT_IDS_PER_QUERY: usize = 1000;
 use std::collections::HashMap;
 
 /// What to group the IQS by.
@@ -160,6 +164,8 @@ struct RollupRead<'a> {
     /// `[from, to)`, days.
     days: (i64, i64),
     time: TimeMode,
+    /// Only these agents' rows (agent rollup only), when set.
+    agents: Option<&'a [String]>,
 }
 
 impl RollupRead<'_> {
@@ -187,6 +193,11 @@ impl RollupRead<'_> {
             .and_opt_text(&column("agent_id"), filter.agent_id)
             .and_opt_text(&column("scorecard_id"), filter.scorecard_id)
             .and_opt_text(&column("channel"), filter.channel.as_ref());
+        if let Some(agents) = self.agents {
+            let marks = vec!["?"; agents.len()].join(", ");
+            let ids = agents.iter().map(|a| Value::Text(a.clone())).collect();
+            q.and_expr(&format!("{} IN ({marks})", column("agent_id")), ids);
+        }
         // Segment and criterion rows exist per team and for all teams together: read the
         // all-teams rows unless a team is asked for (never both, which would count twice).
         if self.rollup != Rollup::Agent {
@@ -217,6 +228,17 @@ impl RollupRead<'_> {
         let columns = |keys: &[&str]| keys.iter().map(|c| c.to_string()).chain(values.clone()).collect::<Vec<_>>();
         let mut out = Vec::new();
         for range in self.ranges(today) {
+            if self.agents.is_some() {
+                // A list of agents: SQLite seeks each listed agent's rows by the agent-first key
+                // instead of walking every agent of the workspace.
+                let mut listed = Select::new(&format!(
+                    "SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM {table} r JOIN agents a ON a.id = r.agent_id",
+                    self.rollup.sums("r.", self.outcomes)
+                ));
+                self.conditions(&mut listed, "r.", range);
+                out.push((listed, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"])));
+                continue;
+            }
             if self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total {
                 let mut agents = Select::new(&format!(
                     "SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN {table} r",
@@ -333,8 +355,38 @@ impl Store {
         days: (i64, i64),
         time: TimeMode,
     ) -> Result<Vec<RollupRow>> {
-        let read = RollupRead { outcomes: true, workspace, scope, rollup, group_by, filter, days, time };
+        let read = RollupRead { outcomes: true, workspace, scope, rollup, group_by, filter, days, time, agents: None };
         self.read_rollup(read).await
+    }
+
+    /// The agent rollup with outcomes summed per agent over `days`, for the given agents only:
+    /// a report about a few hundred agents (self-assessment) then seeks their rows instead of
+    /// every agent's. Read in chunks of ids, so the bound values stay under both databases'
+    /// limits.
+    pub async fn agent_sums_of(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        filter: &IqsFilter,
+        days: (i64, i64),
+        agents: &[String],
+    ) -> Result<Vec<RollupRow>> {
+        let mut out = Vec::with_capacity(agents.len());
+        for chunk in agents.chunks(AGENT_IDS_PER_QUERY) {
+            let read = RollupRead {
+                outcomes: true,
+                workspace,
+                scope,
+                rollup: Rollup::Agent,
+                group_by: &["agent_id"],
+                filter,
+                days,
+                time: TimeMode::Total,
+                agents: Some(chunk),
+            };
+            out.extend(self.read_rollup(read).await?);
+        }
+        Ok(out)
     }
 
     /// [`Store::rollup_sums`] of the score sums only (`outcomes` and `csat_sum` stay zero): a
@@ -350,7 +402,7 @@ impl Store {
         days: (i64, i64),
         time: TimeMode,
     ) -> Result<Vec<RollupRow>> {
-        let read = RollupRead { outcomes: false, workspace, scope, rollup, group_by, filter, days, time };
+        let read = RollupRead { outcomes: false, workspace, scope, rollup, group_by, filter, days, time, agents: None };
         self.read_rollup(read).await
     }
 

@@ -248,6 +248,34 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
         .await?;
     ensure!(weeks.iter().map(|w| w.sums.evaluations).sum::<i64>() == total);
     ensure!(weeks.iter().all(|w| Interval::Week.bucket(w.bucket.unwrap()) == w.bucket.unwrap()));
+    // Summed for a chosen few agents: exactly those agents' lines of the read for every agent,
+    // over all time (all-time rows) and over a range (month and day rows).
+    for days in [(0, to + 365), (from + 17, to)] {
+        let per_agent = |agents: Option<Vec<String>>| {
+            let store = db.store.clone();
+            async move {
+                let filter = IqsFilter::default();
+                let mut rows = match agents {
+                    Some(ids) => store.agent_sums_of(h.ws, VendorScope::All, &filter, days, &ids).await?,
+                    None => {
+                        let every = TimeMode::Total;
+                        store
+                            .rollup_sums(h.ws, VendorScope::All, Rollup::Agent, &["agent_id"], &filter, days, every)
+                            .await?
+                    }
+                };
+                rows.sort_by(|a, b| a.key.cmp(&b.key));
+                anyhow::Ok(rows)
+            }
+        };
+        let every = per_agent(None).await?;
+        ensure!(every.len() >= 2, "{every:?}");
+        let chosen: Vec<String> = every.iter().skip(1).map(|r| r.key[0].clone()).filter(|id| !id.is_empty()).collect();
+        let some = per_agent(Some(chosen.clone())).await?;
+        ensure!(some.len() == chosen.len() && some.iter().all(|r| chosen.contains(&r.key[0])), "{some:?}");
+        ensure!(some.iter().all(|r| every.contains(r)), "{some:?}\n{every:?}");
+        ensure!(per_agent(Some(Vec::new())).await?.is_empty());
+    }
     // CSAT pairs are summed per segment: the correlation over all of them is the correlation of
     // the submitted pairs.
     let all = db
