@@ -13,11 +13,11 @@ use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::time::DAY_MS;
 use plumbline_domain::{AgentId, Millis, ScorecardId, TeamId, VendorId, WorkspaceId};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Agent ids bound in one query of [`Store::agent_sums_of`]: well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound values.
 const AGENT_IDS_PER_QUERY: usize = 1000;
-use std::collections::HashMap;
 
 /// What to group the IQS by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
