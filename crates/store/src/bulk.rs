@@ -9,6 +9,7 @@
 //! workspace after every chunk, and the rollups always equal what `rebuild_rollups` computes.
 
 use crate::rollups::RollupBatch;
+use crate::sql::BindFloat;
 use crate::{Backend, Result, Store, StoreError, now_millis};
 use plumbline_domain::conversation::{Channel, ConversationMetrics, Message};
 use plumbline_domain::evaluation::{Answer, Choice, EvaluationKind};
@@ -148,7 +149,7 @@ impl TableWriter {
                 Cell::OptText(v) => query.bind(v),
                 Cell::Int(v) => query.bind(v),
                 Cell::OptInt(v) => query.bind(v),
-                Cell::OptFloat(v) => query.bind(v),
+                Cell::OptFloat(v) => query.bind_float(v),
             };
         }
         query.execute(conn).await?;
@@ -372,7 +373,7 @@ impl Store {
         // Self-assessment pairs may reach outside the chunk (a self-review of a conversation
         // reviewed earlier), so the loader finds them itself instead of taking them from the caller.
         let ids: Vec<EvaluationId> = evaluations.iter().map(|e| e.id).collect();
-        crate::self_assessment::add_pairs_of(&mut tx, workspace, &ids).await?;
+        crate::self_assessment::add_pairs_of(&mut tx, workspace, &ids, crate::self_assessment::PairSide::Both).await?;
         rollups.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(answered)

@@ -5,6 +5,7 @@
 //! State changes are conditional UPDATEs (`WHERE status = ... AND revision = ...`), so two
 //! concurrent requests can never both win; every multi-row write is one transaction.
 
+use crate::sql::BindFloat;
 use crate::sql::{self, Select, Value};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
 use plumbline_domain::access::{Permission, VendorScope};
@@ -1178,11 +1179,11 @@ impl Store {
             .bind(r.conversation_id.to_string())
             .bind(version.id.to_string())
             .bind(i64::from(r.scored))
-            .bind(r.score)
-            .bind(r.calibrated_score)
-            .bind(r.score_delta)
+            .bind_float(r.score)
+            .bind_float(r.calibrated_score)
+            .bind_float(r.score_delta)
             .bind(r.within_tolerance.map(i64::from))
-            .bind(r.alignment)
+            .bind_float(r.alignment)
             .bind(r.na_disagreements as i64)
             .bind(r.critical_disagreements as i64)
             .bind(now)
@@ -1290,7 +1291,7 @@ impl Store {
                 .bind(conversation.vendor_id.to_string())
                 .bind(conversation.team_id.map(|t| t.to_string()))
                 .bind(conversation.agent_id.map(|a| a.to_string()))
-                .bind(score.score)
+                .bind_float(score.score)
                 .bind(score.earned)
                 .bind(score.possible)
                 .bind(i64::from(score.critical_failed))
@@ -1299,7 +1300,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 crate::evaluations::write_answers(&mut tx, id, &calibrated.answers).await?;
-                crate::self_assessment::add_pairs_of(&mut tx, workspace, &[id]).await?;
+                crate::self_assessment::add_pairs_of(
+                    &mut tx,
+                    workspace,
+                    &[id],
+                    crate::self_assessment::PairSide::Review,
+                )
+                .await?;
                 let context = self
                     .evaluation_context(
                         &conversation.id.to_string(),
@@ -1322,7 +1329,7 @@ impl Store {
                 );
                 let mut batch = crate::rollups::RollupBatch::new(workspace);
                 batch.add(&facts);
-                batch.flush(&mut tx).await?;
+                tx.defer_rollups(batch);
                 crate::rollups::write_snapshot(&mut tx, id, &context).await?;
             }
         }

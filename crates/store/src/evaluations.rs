@@ -1,6 +1,7 @@
 //! Evaluations: drafts, saves (with optimistic concurrency), submission with scoring, reads.
 //! An evaluation and its answers are written in one transaction: never half an evaluation.
 
+use crate::sql::BindFloat;
 use crate::sql::{self, Select, Value};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
 use plumbline_domain::access::VendorScope;
@@ -125,6 +126,11 @@ pub(crate) async fn write_answers(tx: &mut crate::WriteTx, id: EvaluationId, ans
         .bind(id.to_string())
         .execute(&mut **tx)
         .await?;
+    insert_answers(tx, id, answers).await
+}
+
+/// Writes the answers of an evaluation that has none yet.
+async fn insert_answers(tx: &mut crate::WriteTx, id: EvaluationId, answers: &[Answer]) -> Result<()> {
     if answers.is_empty() {
         return Ok(());
     }
@@ -190,14 +196,14 @@ impl Store {
     pub async fn create_evaluation(&self, workspace: WorkspaceId, new: NewEvaluation) -> Result<Evaluation> {
         let (draft, _) = self.new_draft(workspace, new, false).await?;
         let mut tx = self.write().await?;
-        insert_draft(&mut tx, workspace, &draft).await?;
+        insert_evaluation(&mut tx, workspace, &draft, None).await?;
         tx.commit().await?;
         // What was written, without reading it back.
         Ok(draft)
     }
 
     /// A new draft, checked (its answers as complete as a submission needs when `complete`),
-    /// with its scorecard version: what [`insert_draft`] writes.
+    /// with its scorecard version: what [`insert_evaluation`] writes.
     async fn new_draft(
         &self,
         workspace: WorkspaceId,
@@ -263,8 +269,8 @@ impl Store {
         let now = draft.created_at;
         let mut tx = self.write().await?;
         crate::self_assessment::lock_conversation(&mut tx, &draft.conversation_id.to_string()).await?;
-        insert_draft(&mut tx, workspace, &draft).await?;
-        mark_submitted(&mut tx, draft.id, 1, &submission.result, now).await?;
+        // Written as submitted at once: each statement is a turn of the writers' queue.
+        insert_evaluation(&mut tx, workspace, &draft, Some(&submission)).await?;
         self.record_submission(&mut tx, workspace, &draft, &submission, now).await?;
         tx.commit().await?;
         Ok((submitted(draft, submission.result, now), 2))
@@ -329,7 +335,7 @@ impl Store {
             )
             .bind(overall_feedback)
             .bind(now_millis())
-            .bind(result.score)
+            .bind_float(result.score)
             .bind(result.earned)
             .bind(result.possible)
             .bind(i64::from(result.critical_failed))
@@ -427,7 +433,7 @@ impl Store {
         let submission = self.prepare_submission(&current, version, policy).await?;
         let now = at;
         let mut tx = self.write().await?;
-        mark_submitted(&mut tx, id, revision, &submission.result, now).await?;
+        mark_submitted(&mut tx, id, revision, &submission, now).await?;
         self.record_submission(&mut tx, workspace, &current, &submission, now).await?;
         tx.commit().await?;
         if current.kind == EvaluationKind::Audit {
@@ -463,8 +469,9 @@ impl Store {
     }
 
     /// What a submission changes beside the evaluation itself, in its transaction: the
-    /// self-assessment pairs, the report rollups (a report never misses an acknowledged
-    /// submission, nor counts one that was rolled back) and, for an audit, its completion.
+    /// self-assessment pairs, the report rollups (deferred to the commit: a report never misses
+    /// an acknowledged submission, nor counts one that was rolled back) and, for an audit, its
+    /// completion.
     async fn record_submission(
         &self,
         tx: &mut crate::WriteTx,
@@ -475,7 +482,12 @@ impl Store {
     ) -> Result<()> {
         if s.counted || evaluation.kind == EvaluationKind::SelfReview {
             // Before the rollup rows below: every writer locks the conversation first.
-            crate::self_assessment::add_pairs_of(tx, workspace, &[evaluation.id]).await?;
+            let side = if evaluation.kind == EvaluationKind::SelfReview {
+                crate::self_assessment::PairSide::Self_
+            } else {
+                crate::self_assessment::PairSide::Review
+            };
+            crate::self_assessment::add_pairs_of(tx, workspace, &[evaluation.id], side).await?;
         }
         if let Some(context) = &s.context {
             let facts = crate::rollups::EvaluationFacts::new(
@@ -493,8 +505,7 @@ impl Store {
             );
             let mut batch = crate::rollups::RollupBatch::new(workspace);
             batch.add(&facts);
-            batch.flush(tx).await?;
-            crate::rollups::write_snapshot(tx, evaluation.id, context).await?;
+            tx.defer_rollups(batch);
         }
         if evaluation.kind == EvaluationKind::Audit {
             self.complete_audit(tx, workspace, evaluation, s.policy, now).await?;
@@ -601,53 +612,77 @@ struct Submission {
     policy: ScoringPolicy,
 }
 
-/// Writes a new draft and its answers (revision 1).
-async fn insert_draft(tx: &mut crate::WriteTx, workspace: WorkspaceId, draft: &Evaluation) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, status,
-             overall_feedback, vendor_id, team_id, agent_id, revision, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $10, 1, $11, $11)",
-    )
-    .bind(draft.id.to_string())
-    .bind(workspace.to_string())
-    .bind(draft.conversation_id.to_string())
-    .bind(draft.scorecard_version_id.to_string())
-    .bind(draft.reviewer_id.to_string())
-    .bind(draft.kind.as_str())
-    .bind(&draft.overall_feedback)
-    .bind(draft.vendor_id.to_string())
-    .bind(draft.team_id.map(|t| t.to_string()))
-    .bind(draft.agent_id.map(|a| a.to_string()))
-    .bind(draft.created_at)
-    .execute(&mut **tx)
-    .await?;
-    write_answers(tx, draft.id, &draft.answers).await
+/// Writes a new evaluation and its answers: a draft (revision 1), or with `submitted` the draft
+/// as its submission at its creation time leaves it (revision 2), with the outcomes its rollup
+/// rows count (see [`mark_submitted`]).
+async fn insert_evaluation(
+    tx: &mut crate::WriteTx,
+    workspace: WorkspaceId,
+    draft: &Evaluation,
+    submitted: Option<&Submission>,
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind,
+             overall_feedback, vendor_id, team_id, agent_id, created_at, updated_at, status, revision, submitted_at,
+             score, earned, possible, critical_failed, critical_failures, {})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14,
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+        crate::rollups::SNAPSHOT_COLUMNS
+    );
+    let result = submitted.map(|s| &s.result);
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(draft.id.to_string())
+        .bind(workspace.to_string())
+        .bind(draft.conversation_id.to_string())
+        .bind(draft.scorecard_version_id.to_string())
+        .bind(draft.reviewer_id.to_string())
+        .bind(draft.kind.as_str())
+        .bind(&draft.overall_feedback)
+        .bind(draft.vendor_id.to_string())
+        .bind(draft.team_id.map(|t| t.to_string()))
+        .bind(draft.agent_id.map(|a| a.to_string()))
+        .bind(draft.created_at)
+        .bind(if submitted.is_some() { "submitted" } else { "draft" })
+        .bind(if submitted.is_some() { 2i64 } else { 1 })
+        .bind(submitted.map(|_| draft.created_at))
+        .bind_float(result.and_then(|r| r.score))
+        .bind_float(result.map(|r| r.earned))
+        .bind_float(result.map(|r| r.possible))
+        .bind(result.map(|r| i64::from(r.critical_failed)))
+        .bind(result.map(|r| sql::to_json(&r.critical_failures)));
+    let query = crate::rollups::bind_snapshot(query, submitted.and_then(|s| s.context.as_ref()));
+    query.execute(&mut **tx).await?;
+    insert_answers(tx, draft.id, &draft.answers).await
 }
 
-/// Marks a draft at `revision` submitted with its score; a conflict when it changed meanwhile.
+/// Marks a draft at `revision` submitted with its score, and for one that counts in IQS the
+/// conversation outcomes its rollup rows count (so that a re-import can move them, migration
+/// 0007); a conflict when it changed meanwhile.
 async fn mark_submitted(
     tx: &mut crate::WriteTx,
     id: EvaluationId,
     revision: i64,
-    result: &EvaluationScore,
+    submission: &Submission,
     now: Millis,
 ) -> Result<()> {
-    let done = sqlx::query(
+    let result = &submission.result;
+    let query = sqlx::query(
         "UPDATE evaluations SET status = 'submitted', score = $1, earned = $2, possible = $3, critical_failed = $4,
              critical_failures = $5, revision = revision + 1, updated_at = $6, submitted_at = $6,
-             created_at = CASE WHEN created_at > $6 THEN $6 ELSE created_at END
+             created_at = CASE WHEN created_at > $6 THEN $6 ELSE created_at END,
+             rollup_snapshot = $9, rollup_channel = $10, rollup_csat = $11, rollup_nps = $12, rollup_fcr = $13,
+             rollup_handle = $14
          WHERE id = $7 AND status = 'draft' AND revision = $8",
     )
-    .bind(result.score)
+    .bind_float(result.score)
     .bind(result.earned)
     .bind(result.possible)
     .bind(i64::from(result.critical_failed))
     .bind(sql::to_json(&result.critical_failures))
     .bind(now)
     .bind(id.to_string())
-    .bind(revision)
-    .execute(&mut **tx)
-    .await?;
+    .bind(revision);
+    let done = crate::rollups::bind_snapshot(query, submission.context.as_ref()).execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Conflict("the evaluation changed while it was being submitted; reload it".into()));
     }

@@ -1,6 +1,7 @@
 //! Grade-the-grader: programs, draws (a recorded seed each), audits (the benchmark's blind
 //! re-grade as an `audit` evaluation; alignment stored when it is submitted) and appeals.
 
+use crate::sql::BindFloat;
 use crate::sql::{self, Select, Value};
 use crate::{Result, Store, StoreError, now_millis};
 use plumbline_domain::access::VendorScope;
@@ -222,7 +223,7 @@ async fn write_alignment(
     .bind(aligned.alignment)
     .bind(aligned.na_disagreements as i64)
     .bind(aligned.critical_disagreements as i64)
-    .bind(score_delta)
+    .bind_float(score_delta)
     .bind(sql::to_json(&aligned.criteria))
     .bind(now)
     .bind(audit.to_string())
@@ -558,7 +559,7 @@ impl Store {
         .bind(audit.to_string())
         .bind(criterion.to_string())
         .bind(reason.trim())
-        .bind(record.alignment)
+        .bind_float(record.alignment)
         .bind(now_millis())
         .execute(&mut *tx)
         .await?;
@@ -608,7 +609,7 @@ impl Store {
                 "UPDATE evaluations SET score = $1, earned = $2, possible = $3, critical_failed = $4, critical_failures = $5,
                      revision = revision + 1, updated_at = $6 WHERE id = $7",
             )
-            .bind(score.score)
+            .bind_float(score.score)
             .bind(score.earned)
             .bind(score.possible)
             .bind(i64::from(score.critical_failed))

@@ -173,20 +173,33 @@ pub(crate) async fn write_snapshot(
     evaluation: EvaluationId,
     c: &EvaluationContext,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE evaluations SET rollup_snapshot = 1, rollup_channel = $1, rollup_csat = $2, rollup_nps = $3,
-             rollup_fcr = $4, rollup_handle = $5
-         WHERE id = $6",
-    )
-    .bind(&c.channel)
-    .bind(c.metrics.csat)
-    .bind(c.metrics.nps)
-    .bind(c.metrics.fcr.map(i64::from))
-    .bind(c.metrics.handle_time_seconds)
-    .bind(evaluation.to_string())
-    .execute(conn)
-    .await?;
+    let query = sqlx::query(
+        "UPDATE evaluations SET rollup_snapshot = $1, rollup_channel = $2, rollup_csat = $3, rollup_nps = $4,
+             rollup_fcr = $5, rollup_handle = $6
+         WHERE id = $7",
+    );
+    bind_snapshot(query, Some(c)).bind(evaluation.to_string()).execute(conn).await?;
     Ok(())
+}
+
+/// The snapshot columns, in order: `rollup_snapshot`, `rollup_channel`, `rollup_csat`,
+/// `rollup_nps`, `rollup_fcr`, `rollup_handle`.
+pub(crate) const SNAPSHOT_COLUMNS: &str =
+    "rollup_snapshot, rollup_channel, rollup_csat, rollup_nps, rollup_fcr, rollup_handle";
+
+/// Binds the values of [`SNAPSHOT_COLUMNS`] for an evaluation counted with context `c` (all
+/// NULL for one that does not count).
+pub(crate) fn bind_snapshot<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    c: Option<&EvaluationContext>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(c.map(|_| 1i64))
+        .bind(c.map(|c| c.channel.clone()))
+        .bind(c.and_then(|c| c.metrics.csat))
+        .bind(c.and_then(|c| c.metrics.nps))
+        .bind(c.and_then(|c| c.metrics.fcr.map(i64::from)))
+        .bind(c.and_then(|c| c.metrics.handle_time_seconds))
 }
 
 /// After conversations were re-imported (updated at or after `since`), moves the rollup
@@ -385,6 +398,24 @@ impl RollupBatch {
         }
     }
 
+    /// Adds `other`'s rows (of the same workspace) to this batch's.
+    fn merge(&mut self, other: RollupBatch) {
+        debug_assert_eq!(other.workspace_id, self.workspace_id);
+        for (key, (s, o)) in other.agent {
+            let entry = self.agent.entry(key).or_default();
+            entry.0.add(&s);
+            entry.1.add(&o);
+        }
+        for (key, (s, o)) in other.segment {
+            let entry = self.segment.entry(key).or_default();
+            entry.0.add(&s);
+            entry.1.add(&o);
+        }
+        for (key, c) in other.criterion {
+            self.criterion.entry(key).or_default().add(&c);
+        }
+    }
+
     /// Adds the held rows to the tables (upserts that add), in statements of many rows, and
     /// empties the batch.
     pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
@@ -442,6 +473,42 @@ impl RollupBatch {
             row
         })
         .await
+    }
+}
+
+/// Rollup rows a write transaction adds when it commits rather than as it goes: the rows of
+/// every writer in a SQLite batch are summed first and written once, just before the batch
+/// commits (see `write.rs`). Adding commutes, so the order does not matter; only a rebuild,
+/// which deletes rows, must have them written first ([`crate::WriteTx::write_deferred`]).
+#[derive(Default)]
+pub(crate) struct DeferredRollups(Vec<RollupBatch>);
+
+impl std::fmt::Debug for DeferredRollups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeferredRollups({} rows)", self.0.iter().map(RollupBatch::len).sum::<usize>())
+    }
+}
+
+impl DeferredRollups {
+    pub fn add(&mut self, batch: RollupBatch) {
+        match self.0.iter_mut().find(|held| held.workspace_id == batch.workspace_id) {
+            Some(held) => held.merge(batch),
+            None => self.0.push(batch),
+        }
+    }
+
+    pub fn append(&mut self, other: DeferredRollups) {
+        for batch in other.0 {
+            self.add(batch);
+        }
+    }
+
+    /// Writes the held rows and empties the collection.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        for mut batch in std::mem::take(&mut self.0) {
+            batch.flush(&mut *conn).await?;
+        }
+        Ok(())
     }
 }
 
@@ -626,6 +693,9 @@ impl Store {
     pub async fn rebuild_rollups(&self, workspace: WorkspaceId) -> Result<u64> {
         let ws = workspace.to_string();
         let mut tx = self.write().await?;
+        // Rows deferred by writers before this one in the batch would otherwise land on top of
+        // the rebuilt ones, which already count their evaluations.
+        tx.write_deferred().await?;
         for table in [
             "rollup_agent",
             "rollup_segment",

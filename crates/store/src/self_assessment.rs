@@ -285,12 +285,18 @@ async fn add_pairs(
 
 /// Adds the pairs that the just-submitted evaluations `ids` (self-reviews, or evaluations that
 /// count in IQS; others are ignored) form with the other side's evaluations submitted before
-/// them or with each other, in the caller's transaction.
+/// them or with each other, in the caller's transaction. `side` says which of the two kinds
+/// `ids` can hold.
 ///
 /// On PostgreSQL the conversations are locked first: two transactions submitting the two sides
 /// of one pair at once would otherwise each miss the other's uncommitted evaluation. The second
 /// waits for the first to commit and then sees it. (SQLite has one writer at a time.)
-pub(crate) async fn add_pairs_of(conn: &mut AnyConnection, workspace: WorkspaceId, ids: &[EvaluationId]) -> Result<()> {
+pub(crate) async fn add_pairs_of(
+    conn: &mut AnyConnection,
+    workspace: WorkspaceId,
+    ids: &[EvaluationId],
+    side: PairSide,
+) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -314,11 +320,29 @@ pub(crate) async fn add_pairs_of(conn: &mut AnyConnection, workspace: WorkspaceI
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
         // New self-reviews with every counted review, new or not; then new counted reviews with
         // the self-reviews submitted before (a pair of two new ones is already counted).
-        let mut pairs = pairs_where(&mut *conn, "s.id", chunk).await?;
-        pairs.extend(pairs_where(&mut *conn, "e.id", chunk).await?.into_iter().filter(|p| !new.contains(&p.self_id)));
+        let mut pairs = Vec::new();
+        if side != PairSide::Review {
+            pairs = pairs_where(&mut *conn, "s.id", chunk).await?;
+        }
+        if side != PairSide::Self_ {
+            let reviews = pairs_where(&mut *conn, "e.id", chunk).await?;
+            pairs.extend(reviews.into_iter().filter(|p| !new.contains(&p.self_id)));
+        }
         add_pairs(&mut *conn, &mut batch, &pairs, &mut definitions).await?;
     }
     batch.flush(conn).await
+}
+
+/// Which side of a pair the evaluations given to [`add_pairs_of`] can be: a submission knows,
+/// and skips the query for the other side.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PairSide {
+    /// Self-reviews only.
+    Self_,
+    /// Counted reviews only (reviews, published calibrated results).
+    Review,
+    /// Either.
+    Both,
 }
 
 /// On PostgreSQL, locks a conversation for a transaction that is about to insert an evaluation

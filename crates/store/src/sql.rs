@@ -59,6 +59,24 @@ impl Value {
     }
 }
 
+/// Binding a nullable double. sqlx 0.9's Any driver declares a NULL `f64` to PostgreSQL as
+/// float4 (and a NULL `f32` as float8), and a prepared statement keeps the parameter types of its
+/// first execution: after a NULL score, every later score bound to that statement on that
+/// connection failed ("incorrect binary data format"). So a NULL goes as an `f32`, which it
+/// declares as float8; `a_null_double_first_does_not_break_the_statement` checks it.
+pub(crate) trait BindFloat {
+    fn bind_float(self, value: Option<f64>) -> Self;
+}
+
+impl<'q> BindFloat for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    fn bind_float(self, value: Option<f64>) -> Self {
+        match value {
+            Some(v) => self.bind(v),
+            None => self.bind(None::<f32>),
+        }
+    }
+}
+
 /// A SELECT with conditions added one by one; values are always bound, never spliced.
 pub(crate) struct Select {
     sql: String,
@@ -312,7 +330,8 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Columns, Select, Value};
+    use super::{BindFloat, Columns, Select, Value};
+    use sqlx::Executor;
     use crate::Backend;
     use crate::testing::TestDatabase;
 
@@ -381,6 +400,26 @@ mod tests {
             let none = Select::new("SELECT u.x FROM (SELECT 1.5 AS x) AS u WHERE u.x > 2");
             let empty = none.fetch_packed(db.store.pool(), postgres, "", &["x".to_string()]).await.unwrap();
             assert_eq!(empty.len(), 0, "{backend:?}");
+        }
+    }
+
+    /// A statement whose first execution binds a NULL double still takes doubles afterwards, on
+    /// the same connection (see [`BindFloat`]).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_null_double_first_does_not_break_the_statement() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let db = TestDatabase::new(backend).await;
+            let mut conn = db.store.pool().acquire().await.unwrap();
+            conn.execute("CREATE TABLE float_probe (x DOUBLE PRECISION)").await.unwrap();
+            for value in [None, Some(62.5), None, Some(0.1 + 0.2)] {
+                sqlx::query("INSERT INTO float_probe (x) VALUES ($1)")
+                    .bind_float(value)
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{backend:?} {value:?}: {e}"));
+            }
+            let sum: f64 = sqlx::query_scalar("SELECT SUM(x) FROM float_probe").fetch_one(&mut *conn).await.unwrap();
+            assert_eq!(sum, 62.5 + (0.1 + 0.2), "{backend:?}");
         }
     }
 }

@@ -48,6 +48,11 @@ impl TestDatabase {
     pub fn backend(&self) -> Backend {
         self.backend
     }
+
+    /// The store's pool, for a test that reads tables directly.
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        self.store.pool()
+    }
 }
 
 impl Drop for TestDatabase {

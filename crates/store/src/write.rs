@@ -16,7 +16,16 @@
 //! whom has been acknowledged. Writers in one batch see each other's writes, as they would have one
 //! after the other. PostgreSQL has row locks and its own group commit: each writer gets an ordinary
 //! transaction there.
+//!
+//! The report rollup rows a writer adds (about ninety for a review) are not written as it goes:
+//! the writer hands them over ([`WriteTx::defer_rollups`]), a released savepoint adds them to the
+//! batch's, and the batch writes the sums of all its writers once, just before it commits. Most of
+//! those rows are shared (the day's and month's rows of a vendor's criteria), so a batch of twenty
+//! writes a fraction of the rows twenty writers would, and no writer spends its turn on them.
+//! They are still in the same transaction as the writes they sum, so a report never counts a write
+//! that was not committed nor misses one that was acknowledged.
 
+use crate::rollups::{DeferredRollups, RollupBatch};
 use crate::{Result, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -50,6 +59,8 @@ struct Batching {
     members: usize,
     /// Why the open batch can no longer commit (a savepoint could not be released or rolled back).
     failed: Option<String>,
+    /// The rollup rows of the writers released into the open batch, written before it commits.
+    deferred: DeferredRollups,
 }
 
 #[derive(Debug)]
@@ -59,7 +70,11 @@ struct Batch {
 
 /// A write transaction; derefs to its connection (`&mut *tx` runs a statement in it) and rolls
 /// back when dropped uncommitted.
-pub(crate) struct WriteTx(Inner);
+pub(crate) struct WriteTx {
+    inner: Inner,
+    /// This writer's rollup rows, written when it commits (with its batch on SQLite).
+    deferred: DeferredRollups,
+}
 
 enum Inner {
     /// `None` once committed or rolled back.
@@ -88,7 +103,7 @@ impl Drop for Waiting<'_> {
 
 impl WriteTx {
     pub(crate) async fn postgres(pool: &AnyPool) -> Result<WriteTx> {
-        Ok(WriteTx(Inner::Postgres(Some(pool.begin().await?))))
+        Ok(WriteTx::of(Inner::Postgres(Some(pool.begin().await?))))
     }
 
     /// Waits for this writer's turn and opens its savepoint in the batch (opening a batch if none
@@ -112,7 +127,7 @@ impl WriteTx {
             turn.batch = Some(Arc::new(Batch { outcome: watch::Sender::new(None) }));
         }
         let savepoint = turn.conn.as_mut().expect("an open batch has its connection").execute("SAVEPOINT writer").await;
-        let tx = WriteTx(Inner::Sqlite { group: group.clone(), turn: Some(turn) });
+        let tx = WriteTx::of(Inner::Sqlite { group: group.clone(), turn: Some(turn) });
         if let Err(e) = savepoint {
             // Dropping `tx` leaves the batch as if this writer had rolled back.
             return Err(e.into());
@@ -120,9 +135,32 @@ impl WriteTx {
         Ok(tx)
     }
 
+    fn of(inner: Inner) -> WriteTx {
+        WriteTx { inner, deferred: DeferredRollups::default() }
+    }
+
+    /// Rollup rows to add when this transaction commits (see the module's notes).
+    pub(crate) fn defer_rollups(&mut self, batch: RollupBatch) {
+        self.deferred.add(batch);
+    }
+
+    /// Writes the rollup rows deferred so far in this transaction, this writer's and (on SQLite)
+    /// those of the writers before it in the batch: for a writer about to delete rollup rows.
+    pub(crate) async fn write_deferred(&mut self) -> Result<()> {
+        let mut deferred = std::mem::take(&mut self.deferred);
+        if let Inner::Sqlite { turn: Some(turn), .. } = &mut self.inner {
+            deferred.append(std::mem::take(&mut turn.deferred));
+        }
+        deferred.flush(self).await
+    }
+
     /// Commits: on SQLite, returns once the batch holding these writes is on disk.
     pub(crate) async fn commit(mut self) -> Result<()> {
-        match &mut self.0 {
+        let mut deferred = std::mem::take(&mut self.deferred);
+        if matches!(self.inner, Inner::Postgres(_)) {
+            deferred.flush(&mut self).await?;
+        }
+        match &mut self.inner {
             Inner::Postgres(tx) => {
                 tx.take().expect("an uncommitted transaction").commit().await?;
                 Ok(())
@@ -134,7 +172,7 @@ impl WriteTx {
                 let mut outcome = batch.outcome.subscribe();
                 // Leaving (and perhaps committing the batch) runs in its own task: a caller that
                 // stops waiting must not leave the batch half done.
-                tokio::spawn(leave(turn, group.clone(), true));
+                tokio::spawn(leave(turn, group.clone(), Some(deferred)));
                 loop {
                     let waited = tokio::time::timeout(LEADER_TIMEOUT, outcome.wait_for(Option::is_some))
                         .await
@@ -157,7 +195,7 @@ impl WriteTx {
     }
 
     pub(crate) async fn rollback(mut self) -> std::result::Result<(), sqlx::Error> {
-        match &mut self.0 {
+        match &mut self.inner {
             Inner::Postgres(tx) => tx.take().expect("an uncommitted transaction").rollback().await,
             // Dropping rolls back to the savepoint.
             Inner::Sqlite { .. } => Ok(()),
@@ -167,12 +205,12 @@ impl WriteTx {
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if let Inner::Sqlite { group, turn } = &mut self.0
+        if let Inner::Sqlite { group, turn } = &mut self.inner
             && let Some(mut turn) = turn.take()
         {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
-                    runtime.spawn(leave(turn, group.clone(), false));
+                    runtime.spawn(leave(turn, group.clone(), None));
                 }
                 Err(_) => turn.failed = Some("a writer was dropped outside the runtime".into()),
             }
@@ -180,12 +218,12 @@ impl Drop for WriteTx {
     }
 }
 
-/// A writer leaves the batch: its savepoint is released (`keep`) or rolled back. The last writer
-/// in the queue commits the batch.
-async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, keep: bool) {
+/// A writer leaves the batch: its savepoint is released (`kept`: with the rollup rows it
+/// deferred) or rolled back. The last writer in the queue commits the batch.
+async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, kept: Option<DeferredRollups>) {
     let state = &mut *turn;
     let conn = state.conn.as_mut().expect("an open batch has its connection");
-    let done = if keep {
+    let done = if kept.is_some() {
         conn.execute("RELEASE writer").await.map(|_| ())
     } else {
         match conn.execute("ROLLBACK TO writer").await {
@@ -193,10 +231,13 @@ async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, keep: boo
             Err(e) => Err(e),
         }
     };
-    match done {
-        Ok(()) if keep => state.members += 1,
-        Ok(()) => {}
-        Err(e) => {
+    match (done, kept) {
+        (Ok(()), Some(deferred)) => {
+            state.members += 1;
+            state.deferred.append(deferred);
+        }
+        (Ok(()), None) => {}
+        (Err(e), _) => {
             state.failed.get_or_insert(format!("a write in this batch could not be finished: {e}"));
         }
     }
@@ -205,14 +246,21 @@ async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, keep: boo
     }
 }
 
-/// Commits the open batch (or rolls it back if it failed) and tells its writers.
+/// Commits the open batch with its writers' rollup rows (or rolls it back if it failed) and
+/// tells its writers.
 async fn end_batch(state: &mut Batching) {
     let Some(batch) = state.batch.take() else { return };
     let mut conn = state.conn.take().expect("an open batch has its connection");
+    let mut deferred = std::mem::take(&mut state.deferred);
     let outcome = match state.failed.take() {
         Some(why) => Err(why),
         None if state.members == 0 => conn.execute("ROLLBACK").await.map(|_| ()).map_err(|e| e.to_string()),
-        None => conn.execute("COMMIT").await.map(|_| ()).map_err(|e| format!("the write could not be committed: {e}")),
+        None => match deferred.flush(&mut conn).await {
+            Ok(()) => {
+                conn.execute("COMMIT").await.map(|_| ()).map_err(|e| format!("the write could not be committed: {e}"))
+            }
+            Err(e) => Err(format!("the report rollups could not be written: {e}")),
+        },
     };
     state.members = 0;
     if outcome.is_ok() {
@@ -239,7 +287,7 @@ impl Group {
 impl std::ops::Deref for WriteTx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        match &self.0 {
+        match &self.inner {
             Inner::Postgres(tx) => tx.as_deref().expect("an uncommitted transaction"),
             Inner::Sqlite { turn, .. } => {
                 turn.as_ref().and_then(|t| t.conn.as_ref()).expect("an uncommitted writer has its connection")
@@ -250,7 +298,7 @@ impl std::ops::Deref for WriteTx {
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        match &mut self.0 {
+        match &mut self.inner {
             Inner::Postgres(tx) => tx.as_deref_mut().expect("an uncommitted transaction"),
             Inner::Sqlite { turn, .. } => {
                 turn.as_mut().and_then(|t| t.conn.as_mut()).expect("an uncommitted writer has its connection")
@@ -304,6 +352,108 @@ mod tests {
             assert_eq!(count(&db).await, 30, "{backend:?}");
             db.store.close().await;
         }
+    }
+
+    /// One review's worth of rollup rows for `agent` (3 agent rows, 6 segment rows, 4 criterion
+    /// rows).
+    fn rollups(ws: plumbline_domain::WorkspaceId, agent: &str) -> crate::rollups::RollupBatch {
+        let facts = crate::rollups::EvaluationFacts {
+            workspace_id: ws.to_string(),
+            day: 20_000,
+            vendor_id: "v".into(),
+            team_id: "t".into(),
+            agent_id: agent.into(),
+            scorecard_id: "s".into(),
+            channel: "chat".into(),
+            grader_class: crate::rollups::GRADER_INTERNAL,
+            score: Some(80.0),
+            sums: plumbline_domain::reports::ScoreSums::one(Some(80.0), 8.0, 10.0, false),
+            metrics: Default::default(),
+            criteria: vec![("c".into(), 1.0, Some(1.0), false)],
+        };
+        let mut batch = crate::rollups::RollupBatch::new(ws);
+        batch.add(&facts);
+        batch
+    }
+
+    /// Σ evaluations over the all-time agent rows (grain 2), read in `conn`.
+    async fn counted(conn: &mut sqlx::AnyConnection) -> i64 {
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(evaluations), 0) AS BIGINT) FROM rollup_agent WHERE grain = 2")
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    }
+
+    /// Deferred rollup rows are written with their writer's commit: summed across the writers of
+    /// a batch, never for a writer that rolled back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deferred_rollups_land_with_their_writers() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let db = probe(backend).await;
+            let ws = plumbline_domain::WorkspaceId::new();
+            let mut tasks = Vec::new();
+            for n in 0..40 {
+                let store = db.store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut tx = store.write().await.unwrap();
+                    insert(&mut tx, n).await;
+                    tx.defer_rollups(rollups(ws, &format!("agent {}", n % 3)));
+                    if n % 4 == 3 {
+                        drop(tx);
+                    } else {
+                        tx.commit().await.unwrap();
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let mut conn = db.store.pool().acquire().await.unwrap();
+            assert_eq!(counted(&mut conn).await, 30, "{backend:?}");
+            let rows = |table: &str| format!("SELECT COUNT(*) FROM {table}");
+            drop(conn);
+            // Three agents: day, month and all-time rows each; the segment and criterion rows are
+            // shared by all of them.
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_agent")).await, 9, "{backend:?}");
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_segment")).await, 6, "{backend:?}");
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_criterion")).await, 4, "{backend:?}");
+            db.store.close().await;
+        }
+    }
+
+    /// A writer that is about to delete rollup rows (a rebuild) first writes the rows deferred
+    /// by the writers before it in its batch, so they are not added on top of what it rebuilds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_can_write_what_its_batch_deferred() {
+        let db = probe(Backend::Sqlite).await;
+        let ws = plumbline_domain::WorkspaceId::new();
+        let mut first = db.store.write().await.unwrap();
+        first.defer_rollups(rollups(ws, "a"));
+        // Queued behind `first`, so the batch stays open for it.
+        let store = db.store.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            let held = match &tx.inner {
+                super::Inner::Sqlite { turn: Some(turn), .. } => format!("{:?}", turn.deferred),
+                _ => unreachable!(),
+            };
+            tx.write_deferred().await.unwrap();
+            let seen = counted(&mut tx).await;
+            sqlx::query("DELETE FROM rollup_agent").execute(&mut *tx).await.unwrap();
+            tx.defer_rollups(rollups(ws, "b"));
+            tx.commit().await.unwrap();
+            (held, seen)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        first.commit().await.unwrap();
+        let (held, seen) = second.await.unwrap();
+        assert_eq!(held, "DeferredRollups(13 rows)", "the second writer joined the first one's batch");
+        assert_eq!(seen, 1);
+        // What the first writer deferred was deleted with the rest, not written after it.
+        let mut conn = db.store.pool().acquire().await.unwrap();
+        assert_eq!(counted(&mut conn).await, 1);
+        drop(conn);
+        db.store.close().await;
     }
 
     /// A writer cancelled while it waits for its turn does not leave the batch without anyone to

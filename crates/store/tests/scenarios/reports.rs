@@ -373,3 +373,99 @@ pub(crate) async fn targets_round_trip_and_refuse_bad_input(db: &TestDatabase) -
     ensure!(matches!(db.store.get_target(s.ws, VendorScope::All, &target.id).await, Err(StoreError::NotFound)));
     Ok(())
 }
+
+/// The rollup tables as sorted text, to compare two states exactly.
+async fn rollup_tables(db: &TestDatabase) -> Result<Vec<String>> {
+    use sqlx::Row;
+    let mut rows = Vec::new();
+    for (table, key, sums) in [
+        (
+            "rollup_agent",
+            "vendor_id, team_id, agent_id, scorecard_id",
+            "evaluations, earned, score_sq, csat_n, handle_sum",
+        ),
+        (
+            "rollup_segment",
+            "vendor_id, team_id, channel, scorecard_id, grader_class",
+            "evaluations, earned_sq, csat_xy, nps_n, fcr_yes",
+        ),
+        (
+            "rollup_criterion",
+            "vendor_id, team_id, scorecard_id, criterion_id",
+            "answered, not_applicable, failed, earned, possible",
+        ),
+    ] {
+        let sql = format!("SELECT grain, period, {key}, {sums} FROM {table} ORDER BY grain, period, {key}",);
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await? {
+            let mut text = format!("{table}:");
+            for i in 0..row.columns().len() {
+                let value = match (row.try_get::<i64, _>(i), row.try_get::<f64, _>(i)) {
+                    (Ok(n), _) => n.to_string(),
+                    (_, Ok(x)) => x.to_string(),
+                    _ => row.try_get::<String, _>(i)?,
+                };
+                text.push(' ');
+                text.push_str(&value);
+            }
+            rows.push(text);
+        }
+    }
+    Ok(rows)
+}
+
+/// Many reviews submitted at once (on SQLite one commit sums the rollup rows of all its writers),
+/// with racing submits of one draft and a rebuild among them, leave the rollups exactly as a
+/// rebuild from the evaluations computes them.
+pub async fn concurrent_submissions_match_a_rebuild(db: &TestDatabase) -> Result<()> {
+    let s = scene(db).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..36usize {
+        let mut rec = record(&format!("K-{i}"), None, ["Ann", "Bob", "Cy"][i % 3]);
+        rec.metrics.csat = Some(1 + (i as i64 % 5));
+        let (conversation, _) = db.store.put_conversation(s.ws, &rec).await?;
+        let new = NewEvaluation {
+            conversation_id: conversation.id,
+            scorecard_version_id: s.version.id,
+            reviewer_id: s.reviewer,
+            kind: EvaluationKind::Review,
+            answers: vec![
+                answer(&s.version, 0, if i % 7 == 0 { Choice::NotApplicable } else { Choice::Option(i % 5) }),
+                answer(&s.version, 1, Choice::Option(i % 2)),
+            ],
+            overall_feedback: String::new(),
+        };
+        let (store, ws, reviewer) = (db.store.clone(), s.ws, s.reviewer);
+        let policy = ScoringPolicy::default();
+        if i % 2 == 0 {
+            tasks.spawn(async move { store.create_submitted_evaluation(ws, new, policy).await.map(|_| 1) });
+        } else {
+            // A draft submitted twice at once: one submit counts, the other is refused.
+            let draft = store.create_evaluation(ws, new).await?;
+            for _ in 0..2 {
+                let store = store.clone();
+                tasks.spawn(async move {
+                    match store.submit_evaluation(ws, draft.id, reviewer, policy).await {
+                        Ok(_) => Ok(1),
+                        Err(StoreError::Conflict(_)) => Ok(0),
+                        Err(e) => Err(e),
+                    }
+                });
+            }
+        }
+        if i == 20 {
+            let store = db.store.clone();
+            tasks.spawn(async move { store.rebuild_rollups(ws).await.map(|_| 0) });
+        }
+    }
+    let mut counted = 0;
+    while let Some(done) = tasks.join_next().await {
+        counted += done??;
+    }
+    ensure!(counted == 36, "{counted} submissions counted");
+    let kept = rollup_tables(db).await?;
+    ensure!(kept.iter().any(|r| r.starts_with("rollup_criterion")), "{kept:?}");
+    ensure!(db.store.rebuild_rollups(s.ws).await? == 36);
+    let rebuilt = rollup_tables(db).await?;
+    ensure!(kept == rebuilt, "kept {kept:#?}\nrebuilt {rebuilt:#?}");
+    Ok(())
+}
