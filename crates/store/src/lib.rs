@@ -157,6 +157,9 @@ impl Store {
                             conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            // Checkpoints run beside the writers (write::checkpoints); a commit
+                            // checkpoints only if they fall far behind.
+                            conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
                             Ok(())
                         })
                     })
@@ -165,7 +168,11 @@ impl Store {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Store { pool, backend, writers: Arc::default() })
+        let writers = Arc::new(write::Group::default());
+        if backend == Backend::Sqlite {
+            tokio::spawn(write::checkpoints(pool.clone(), Arc::downgrade(&writers)));
+        }
+        Ok(Store { pool, backend, writers })
     }
 
     pub fn backend(&self) -> Backend {

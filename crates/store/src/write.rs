@@ -24,18 +24,27 @@
 //! writes a fraction of the rows twenty writers would, and no writer spends its turn on them.
 //! They are still in the same transaction as the writes they sum, so a report never counts a write
 //! that was not committed nor misses one that was acknowledged.
+//!
+//! SQLite copies the write-ahead log back into the database (a checkpoint) in the commit that
+//! finds the log over its limit, and every writer waiting on that batch waited for the copy too:
+//! the slow commits were most of the mean commit time. Here a task checkpoints every 100 ms after
+//! commits ([`checkpoints`], PASSIVE: beside the writers and readers, never blocking them), and a
+//! commit checkpoints only if that task falls far behind (`wal_autocheckpoint` 10,000 pages).
 
 use crate::rollups::{DeferredRollups, RollupBatch};
 use crate::{Result, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 /// The most writers one commit carries, so that a steady stream of writers is still acknowledged.
 const MAX_BATCH: usize = 64;
+
+/// How often the log is checkpointed while writers commit.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// How long a writer waits for its batch before committing the batch itself: a safety net for a
 /// writer that was cancelled while the others counted on it to commit.
@@ -48,6 +57,8 @@ pub(crate) struct Group {
     /// Writers waiting for their turn; while there are some, a finishing writer leaves the batch
     /// open for them instead of committing it.
     waiting: AtomicUsize,
+    /// Batches committed, so that [`checkpoints`] runs only after some.
+    commits: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +125,7 @@ impl WriteTx {
             group.state.clone().lock_owned().await
         };
         if turn.failed.is_some() {
-            end_batch(&mut turn).await;
+            end_batch(&mut turn, &group.commits).await;
         }
         if turn.batch.is_none() {
             let mut conn = match turn.conn.take() {
@@ -185,7 +196,7 @@ impl WriteTx {
                             // writer inside may end it.
                             let mut turn = group.state.clone().lock_owned().await;
                             if turn.batch.as_ref().is_some_and(|open| Arc::ptr_eq(open, &batch)) {
-                                end_batch(&mut turn).await;
+                                end_batch(&mut turn, &group.commits).await;
                             }
                         }
                     }
@@ -242,13 +253,13 @@ async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, kept: Opt
         }
     }
     if group.waiting.load(Ordering::SeqCst) == 0 || state.members >= MAX_BATCH || state.failed.is_some() {
-        end_batch(state).await;
+        end_batch(state, &group.commits).await;
     }
 }
 
 /// Commits the open batch with its writers' rollup rows (or rolls it back if it failed) and
 /// tells its writers.
-async fn end_batch(state: &mut Batching) {
+async fn end_batch(state: &mut Batching, commits: &AtomicU64) {
     let Some(batch) = state.batch.take() else { return };
     let mut conn = state.conn.take().expect("an open batch has its connection");
     let mut deferred = std::mem::take(&mut state.deferred);
@@ -264,6 +275,7 @@ async fn end_batch(state: &mut Batching) {
     };
     state.members = 0;
     if outcome.is_ok() {
+        commits.fetch_add(1, Ordering::Relaxed);
         state.conn = Some(conn);
     } else {
         // The connection's state is unknown: roll back what can be and never reuse it.
@@ -273,11 +285,30 @@ async fn end_batch(state: &mut Batching) {
     batch.outcome.send_replace(Some(outcome));
 }
 
+/// Checkpoints the log after commits (see the module's notes), until the store is gone or its
+/// pool closed. A checkpoint that fails is tried again at the next tick; the commits' own
+/// checkpoints remain the fallback.
+pub(crate) async fn checkpoints(pool: AnyPool, group: std::sync::Weak<Group>) {
+    let mut done = 0;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let Some(group) = group.upgrade() else { return };
+        if pool.is_closed() {
+            return;
+        }
+        let commits = group.commits.load(Ordering::Relaxed);
+        drop(group);
+        if commits != done && sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await.is_ok() {
+            done = commits;
+        }
+    }
+}
+
 impl Group {
     /// Ends any open batch and hands the writers' connection back, so the pool can close.
     pub(crate) async fn close(&self) {
         let mut turn = self.state.lock().await;
-        end_batch(&mut turn).await;
+        end_batch(&mut turn, &self.commits).await;
         if let Some(conn) = turn.conn.take() {
             let _ = conn.close().await;
         }
