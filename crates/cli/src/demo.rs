@@ -2161,6 +2161,7 @@ mod tests {
         assert!(reviews.items.iter().all(|e| e.created_at <= e.submitted_at.unwrap()));
         let months = store
             .rollup_sums(
+                plumbline_store::Sums::Outcomes,
                 ws,
                 VendorScope::All,
                 plumbline_store::Rollup::Segment,

@@ -14,7 +14,8 @@ use plumbline_domain::reports::{
 };
 use plumbline_domain::time::{DAY_MS, Date};
 use plumbline_store::{
-    GRADER_INTERNAL, GRADER_OWN, IqsFilter, IqsGrouping, Mismatch, Rollup, RollupRow, Target, TimeMode, now_millis,
+    GRADER_INTERNAL, GRADER_OWN, IqsFilter, IqsGrouping, Mismatch, Rollup, RollupRow, Sums, Target, TimeMode,
+    now_millis,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -142,7 +143,8 @@ pub async fn trend(
     let group_cols: Vec<&str> = column.map(|(_, c)| vec![c]).unwrap_or_default();
     let rows = state
         .store
-        .rollup_score_sums(
+        .rollup_sums(
+            Sums::Scores,
             viewer.workspace_id,
             viewer.vendor_scope(),
             rollup,
@@ -236,7 +238,7 @@ pub async fn target_progress(state: &AppState, viewer: &Viewer, target: Target) 
         async move {
             let rows = state
                 .store
-                .rollup_score_sums(ws, scope, Rollup::Segment, &[], &filter, (from, to), TimeMode::Total)
+                .rollup_sums(Sums::Scores, ws, scope, Rollup::Segment, &[], &filter, (from, to), TimeMode::Total)
                 .await?;
             let mut total = ScoreSums::default();
             for r in rows {
@@ -347,10 +349,20 @@ pub async fn vendor_view(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let (from, to) = range_or_last(filter, 366);
     let store = &state.store;
     let totals = store
-        .rollup_sums(ws, scope, Rollup::Segment, &["vendor_id", "grader_class"], filter, (from, to), TimeMode::Total)
+        .rollup_sums(
+            Sums::Outcomes,
+            ws,
+            scope,
+            Rollup::Segment,
+            &["vendor_id", "grader_class"],
+            filter,
+            (from, to),
+            TimeMode::Total,
+        )
         .await?;
     let months = store
-        .rollup_score_sums(
+        .rollup_sums(
+            Sums::Scores,
             ws,
             scope,
             Rollup::Segment,
@@ -468,7 +480,7 @@ pub async fn csat_report(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let (from, to) = range_or_last(filter, 90);
     let rows = state
         .store
-        .rollup_sums(ws, scope, Rollup::Segment, &["vendor_id"], filter, (from, to), TimeMode::Total)
+        .rollup_sums(Sums::Outcomes, ws, scope, Rollup::Segment, &["vendor_id"], filter, (from, to), TimeMode::Total)
         .await?;
     let names = state.store.group_names(ws, IqsGrouping::Vendor).await?;
     let line = |name: String, vendor_id: Option<String>, csat: &PairSums, nps: &PairSums| CorrelationLine {
@@ -659,8 +671,18 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let filter = IqsFilter { channel: None, ..filter.clone() };
     // Both periods are read side by side, each on its own connection; names come with the rows.
     let (current, previous) = tokio::try_join!(
-        state.store.rollup_score_sums(ws, scope, Rollup::Agent, &["agent_id"], &filter, (from, to), TimeMode::Total),
-        state.store.rollup_score_sums(
+        state.store.rollup_sums(
+            Sums::Scores,
+            ws,
+            scope,
+            Rollup::Agent,
+            &["agent_id"],
+            &filter,
+            (from, to),
+            TimeMode::Total
+        ),
+        state.store.rollup_sums(
+            Sums::Iqs,
             ws,
             scope,
             Rollup::Agent,

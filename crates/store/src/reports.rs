@@ -105,25 +105,33 @@ impl Rollup {
         }
     }
 
-    /// `CAST(SUM(c) AS DOUBLE PRECISION) AS c, ...` over the value columns (of the table named
-    /// by `prefix`, as `r.`): PostgreSQL sums BIGINT into NUMERIC, which the `Any` driver cannot
-    /// read.
-    /// With `outcomes` false, the agent and segment rollups sum the score columns only.
-    fn sums(self, prefix: &str, outcomes: bool) -> String {
-        self.value_columns(outcomes)
+    /// `SUM(c) AS c, ...` over the value columns `sums` asks for (of the table named by `prefix`,
+    /// as `r.`). Read packed (`Select::fetch_packed`), so PostgreSQL's NUMERIC sums of BIGINT
+    /// counts arrive as exact JSON numbers.
+    fn sums(self, prefix: &str, sums: Sums) -> String {
+        self.value_columns(sums)
             .iter()
-            .map(|c| format!("CAST(SUM({prefix}{c}) AS DOUBLE PRECISION) AS {c}"))
+            .map(|c| {
+                // Counts stay integers (exact in the packed JSON, and cheaper to pack); sums of
+                // doubles are doubles on both databases.
+                if INTEGER_VALUES.contains(c) {
+                    format!("SUM({prefix}{c}) AS {c}")
+                } else {
+                    format!("CAST(SUM({prefix}{c}) AS DOUBLE PRECISION) AS {c}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
 
     /// The value columns a read sums.
-    fn value_columns(self, outcomes: bool) -> &'static [&'static str] {
-        match self {
-            Rollup::Agent | Rollup::Segment if !outcomes => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
-            Rollup::Agent => crate::rollups::AGENT_VALUES,
-            Rollup::Segment => crate::rollups::SEGMENT_VALUES,
-            Rollup::Criterion => crate::rollups::CRITERION_VALUES,
+    fn value_columns(self, sums: Sums) -> &'static [&'static str] {
+        match (self, sums) {
+            (Rollup::Criterion, _) => crate::rollups::CRITERION_VALUES,
+            (_, Sums::Iqs) => &["scored", "earned", "possible"],
+            (_, Sums::Scores) => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
+            (Rollup::Agent, Sums::Outcomes) => crate::rollups::AGENT_VALUES,
+            (Rollup::Segment, Sums::Outcomes) => crate::rollups::SEGMENT_VALUES,
         }
     }
 
@@ -143,6 +151,33 @@ impl Rollup {
 /// The score sums lead the value columns of the agent and segment rollups (`ScoreSums`).
 const SCORE_COLUMNS: usize = 10;
 
+/// The value columns that hold counts.
+const INTEGER_VALUES: &[&str] = &[
+    "evaluations",
+    "scored",
+    "critical_failed",
+    "fcr_n",
+    "fcr_yes",
+    "handle_n",
+    "csat_n",
+    "nps_n",
+    "answered",
+    "not_applicable",
+    "failed",
+];
+
+/// Which sums a read of the agent or segment rollup returns (the criterion rollup's are few and
+/// always read whole).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sums {
+    /// What IQS needs: scored, earned and possible (a previous period's IQS, for its change).
+    Iqs,
+    /// The score sums (`ScoreSums`): IQS with its interval, mean score, fail rate.
+    Scores,
+    /// The score sums and the outcomes (FCR, handle time, CSAT, NPS).
+    Outcomes,
+}
+
 /// The (grain, from, to) ranges of rollup rows that cover `[from, to)` (days) exactly once:
 /// whole months from month rows and the rest from day rows.
 pub(crate) fn month_and_day_ranges((from, to): (i64, i64)) -> Vec<(Grain, i64, i64)> {
@@ -154,8 +189,8 @@ pub(crate) fn month_and_day_ranges((from, to): (i64, i64)) -> Vec<(Grain, i64, i
 
 /// Which rows of a rollup a report reads, and how they are grouped.
 struct RollupRead<'a> {
-    /// Whether to read the outcome sums (FCR, handle time, CSAT, NPS) beside the scores.
-    outcomes: bool,
+    /// Which sums to read.
+    sums: Sums,
     workspace: WorkspaceId,
     scope: VendorScope,
     rollup: Rollup,
@@ -224,7 +259,7 @@ impl RollupRead<'_> {
     /// an agent come from a second query.
     fn queries(&self, today: i64) -> Vec<(Select, String, Vec<String>)> {
         let table = self.rollup.table();
-        let values = self.rollup.value_columns(self.outcomes).iter().map(|c| c.to_string());
+        let values = self.rollup.value_columns(self.sums).iter().map(|c| c.to_string());
         let columns = |keys: &[&str]| keys.iter().map(|c| c.to_string()).chain(values.clone()).collect::<Vec<_>>();
         let mut out = Vec::new();
         for range in self.ranges(today) {
@@ -233,7 +268,7 @@ impl RollupRead<'_> {
                 // instead of walking every agent of the workspace.
                 let mut listed = Select::new(&format!(
                     "SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM {table} r JOIN agents a ON a.id = r.agent_id",
-                    self.rollup.sums("r.", self.outcomes)
+                    self.rollup.sums("r.", self.sums)
                 ));
                 self.conditions(&mut listed, "r.", range);
                 out.push((listed, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"])));
@@ -242,7 +277,7 @@ impl RollupRead<'_> {
             if self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total {
                 let mut agents = Select::new(&format!(
                     "SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN {table} r",
-                    self.rollup.sums("r.", self.outcomes)
+                    self.rollup.sums("r.", self.sums)
                 ));
                 // CROSS JOIN: SQLite keeps agents as the outer loop.
                 agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id");
@@ -254,7 +289,7 @@ impl RollupRead<'_> {
                 ));
                 if self.filter.agent_id.is_none() {
                     let mut none =
-                        Select::new(&format!("SELECT agent_id, {} FROM {table}", self.rollup.sums("", self.outcomes)));
+                        Select::new(&format!("SELECT agent_id, {} FROM {table}", self.rollup.sums("", self.sums)));
                     none.and_raw("agent_id = ''");
                     self.conditions(&mut none, "", range);
                     out.push((none, "GROUP BY agent_id".to_string(), columns(&["agent_id"])));
@@ -266,7 +301,7 @@ impl RollupRead<'_> {
                 keys.push("period");
             }
             let select = keys.join(", ");
-            let sums = self.rollup.sums("", self.outcomes);
+            let sums = self.rollup.sums("", self.sums);
             let selected = if select.is_empty() { sums } else { format!("{select}, {sums}") };
             let mut q = Select::new(&format!("SELECT {selected} FROM {table}"));
             self.conditions(&mut q, "", range);
@@ -343,10 +378,12 @@ pub struct IqsRow {
 impl Store {
     /// Sums rollup rows of the workspace over `[from_day, to_day)`, grouped by `group_by`
     /// (columns of the rollup), with the filters and the viewer's vendor scope. Filters a rollup
-    /// does not have are refused with the field named.
+    /// does not have are refused with the field named. `sums` says which: the sums it leaves out
+    /// stay zero (fewer sums are less work: a third for the segment rollup's scores only).
     #[allow(clippy::too_many_arguments)]
     pub async fn rollup_sums(
         &self,
+        sums: Sums,
         workspace: WorkspaceId,
         scope: VendorScope,
         rollup: Rollup,
@@ -355,7 +392,7 @@ impl Store {
         days: (i64, i64),
         time: TimeMode,
     ) -> Result<Vec<RollupRow>> {
-        let read = RollupRead { outcomes: true, workspace, scope, rollup, group_by, filter, days, time, agents: None };
+        let read = RollupRead { sums, workspace, scope, rollup, group_by, filter, days, time, agents: None };
         self.read_rollup(read).await
     }
 
@@ -374,7 +411,7 @@ impl Store {
         let mut out = Vec::with_capacity(agents.len());
         for chunk in agents.chunks(AGENT_IDS_PER_QUERY) {
             let read = RollupRead {
-                outcomes: true,
+                sums: Sums::Outcomes,
                 workspace,
                 scope,
                 rollup: Rollup::Agent,
@@ -387,23 +424,6 @@ impl Store {
             out.extend(self.read_rollup(read).await?);
         }
         Ok(out)
-    }
-
-    /// [`Store::rollup_sums`] of the score sums only (`outcomes` and `csat_sum` stay zero): a
-    /// third of the work on the segment rollup.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn rollup_score_sums(
-        &self,
-        workspace: WorkspaceId,
-        scope: VendorScope,
-        rollup: Rollup,
-        group_by: &[&str],
-        filter: &IqsFilter,
-        days: (i64, i64),
-        time: TimeMode,
-    ) -> Result<Vec<RollupRow>> {
-        let read = RollupRead { outcomes: false, workspace, scope, rollup, group_by, filter, days, time, agents: None };
-        self.read_rollup(read).await
     }
 
     async fn read_rollup(&self, read: RollupRead<'_>) -> Result<Vec<RollupRow>> {
@@ -450,7 +470,15 @@ impl Store {
                         possible: f(row, "possible")?,
                     };
                 }
-                Rollup::Agent | Rollup::Segment if !read.outcomes => item.sums = score_sums_of(row)?,
+                Rollup::Agent | Rollup::Segment if read.sums == Sums::Iqs => {
+                    item.sums = ScoreSums {
+                        scored: f(row, "scored")? as i64,
+                        earned: f(row, "earned")?,
+                        possible: f(row, "possible")?,
+                        ..Default::default()
+                    };
+                }
+                Rollup::Agent | Rollup::Segment if read.sums == Sums::Scores => item.sums = score_sums_of(row)?,
                 Rollup::Agent | Rollup::Segment => {
                     item.sums = score_sums_of(row)?;
                     item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
@@ -506,8 +534,9 @@ impl Store {
         let compared = filter.from.is_some() && filter.to.is_some() && from < to;
         let previous_days = ((from - (to - from)).max(0), if compared { from } else { 0 });
         let (current, previous, names) = tokio::try_join!(
-            self.iqs_rows(workspace, scope, grouping, filter, (from, to)),
-            self.iqs_rows(workspace, scope, grouping, filter, previous_days),
+            self.iqs_rows(Sums::Scores, workspace, scope, grouping, filter, (from, to)),
+            // Of the previous period only its IQS is shown.
+            self.iqs_rows(Sums::Iqs, workspace, scope, grouping, filter, previous_days),
             async {
                 // Agents' names come with their rows.
                 if grouping == IqsGrouping::Agent {
@@ -548,6 +577,7 @@ impl Store {
     /// Summed rows per group key for the IQS report.
     async fn iqs_rows(
         &self,
+        sums: Sums,
         workspace: WorkspaceId,
         scope: VendorScope,
         grouping: IqsGrouping,
@@ -557,7 +587,7 @@ impl Store {
         let (rollup, column) = Rollup::for_grouping(grouping);
         let group_by: &[&str] =
             if grouping == IqsGrouping::Group { &["scorecard_id", "criterion_id"] } else { &[column] };
-        let rows = self.rollup_score_sums(workspace, scope, rollup, group_by, filter, days, TimeMode::Total).await?;
+        let rows = self.rollup_sums(sums, workspace, scope, rollup, group_by, filter, days, TimeMode::Total).await?;
         if grouping != IqsGrouping::Group {
             return Ok(rows
                 .into_iter()

@@ -331,9 +331,9 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::{BindFloat, Columns, Select, Value};
-    use sqlx::Executor;
     use crate::Backend;
     use crate::testing::TestDatabase;
+    use sqlx::Executor;
 
     /// Packed rows read back what an unpacked read gives: every digit of a double, NULLs,
     /// texts with quotes and no rows at all.

@@ -218,6 +218,7 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     let months = db
         .store
         .rollup_sums(
+            Sums::Outcomes,
             h.ws,
             VendorScope::All,
             Rollup::Segment,
@@ -237,6 +238,7 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     let weeks = db
         .store
         .rollup_sums(
+            Sums::Outcomes,
             h.ws,
             VendorScope::All,
             Rollup::Segment,
@@ -260,7 +262,16 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
                     None => {
                         let every = TimeMode::Total;
                         store
-                            .rollup_sums(h.ws, VendorScope::All, Rollup::Agent, &["agent_id"], &filter, days, every)
+                            .rollup_sums(
+                                Sums::Outcomes,
+                                h.ws,
+                                VendorScope::All,
+                                Rollup::Agent,
+                                &["agent_id"],
+                                &filter,
+                                days,
+                                every,
+                            )
                             .await?
                     }
                 };
@@ -280,7 +291,16 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     // the submitted pairs.
     let all = db
         .store
-        .rollup_sums(h.ws, VendorScope::All, Rollup::Segment, &[], &IqsFilter::default(), (0, to), TimeMode::Total)
+        .rollup_sums(
+            Sums::Outcomes,
+            h.ws,
+            VendorScope::All,
+            Rollup::Segment,
+            &[],
+            &IqsFilter::default(),
+            (0, to),
+            TimeMode::Total,
+        )
         .await?;
     let mut pairs = plumbline_domain::reports::PairSums::default();
     for s in &h.submitted {
@@ -312,7 +332,16 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     let csat_of = |rows: Vec<RollupRow>| rows.first().map(|r| r.outcomes.csat);
     let totals = || async {
         db.store
-            .rollup_sums(h.ws, VendorScope::All, Rollup::Segment, &[], &IqsFilter::default(), (0, to), TimeMode::Total)
+            .rollup_sums(
+                Sums::Outcomes,
+                h.ws,
+                VendorScope::All,
+                Rollup::Segment,
+                &[],
+                &IqsFilter::default(),
+                (0, to),
+                TimeMode::Total,
+            )
             .await
     };
     for (external, bpo_side) in [("C-0-true", true), ("C-3-false", false)] {
