@@ -243,9 +243,15 @@ pub async fn generate(
     };
     let load = Instant::now();
     let (mut done, mut answers) = (ChunkCounts::default(), 0u64);
+    // Statistics are refreshed each time the evaluations double (see `analyze_during_bulk_load`).
+    let mut analyze_at = 10_000;
     while let Some((chunk, counts)) = receiver.recv().await {
         answers += store.bulk_insert(ws, chunk).await.context("a bulk insert failed")?;
         done.add(&counts);
+        if done.reviews + done.self_reviews >= analyze_at {
+            store.analyze_during_bulk_load().await?;
+            analyze_at *= 2;
+        }
         let seconds = load.elapsed().as_secs_f64();
         eprintln!(
             "{:>9} conversations, {:>9} reviews, {:>7} self-reviews, {:>10} answers  {:>7.1} s  {:>8.0} reviews/s",

@@ -379,6 +379,18 @@ impl Store {
         Ok(answered)
     }
 
+    /// Refreshes PostgreSQL's statistics on the tables a load grows, part way through it. Each
+    /// chunk looks up the answers of the self-assessment pairs it forms; with statistics from
+    /// an empty table the planner chose a parallel scan of every answer for those few ids, so
+    /// each chunk took longer than the one before (seen with autovacuum off: one second per
+    /// chunk at 600k reviews, and still climbing). The loader calls it as the tables double.
+    pub async fn analyze_during_bulk_load(&self) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("ANALYZE conversations, evaluations, evaluation_answers").execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+
     /// Refreshes the planner's statistics after a bulk load (PostgreSQL's autovacuum would do
     /// it a little later; SQLite keeps none unless asked, and a running server never asks, so
     /// it is left as a server would find it).
