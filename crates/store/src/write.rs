@@ -8,8 +8,8 @@
 //!
 //! So on SQLite writers take turns in the process (a fair queue, [`Group`]) on one connection that
 //! holds an open transaction, the *batch*. Each writer works inside its own savepoint: an error or
-//! a dropped writer rolls back to it and takes nothing else with it. A writer that commits leaves
-//! its savepoint open (savepoints nest: a later writer's rollback reaches its own only) and waits; the last writer in the queue (or the 64th of a batch) commits the batch
+//! a dropped writer rolls back to it and takes nothing else with it. A writer that commits releases
+//! its savepoint and waits; the last writer in the queue (or the 64th of a batch) commits the batch
 //! with one disk sync and every waiting writer learns the outcome. A writer is acknowledged only
 //! after the batch that holds its writes is on disk, so an acknowledged write survives a crash or a
 //! power loss exactly as before; a batch that fails to commit fails every writer in it, none of
@@ -18,7 +18,8 @@
 //! transaction there.
 //!
 //! The report rollup rows a writer adds (about ninety for a review) are not written as it goes:
-//! the writer hands them over ([`WriteTx::defer_rollups`]), its commit adds them to the batch's, and the batch writes the sums of all its writers once, just before it commits. Most of
+//! the writer hands them over ([`WriteTx::defer_rollups`]), a released savepoint adds them to the
+//! batch's, and the batch writes the sums of all its writers once, just before it commits. Most of
 //! those rows are shared (the day's and month's rows of a vendor's criteria), so a batch of twenty
 //! writes a fraction of the rows twenty writers would, and no writer spends its turn on them.
 //! They are still in the same transaction as the writes they sum, so a report never counts a write
@@ -65,11 +66,11 @@ struct Batching {
     /// The writers' connection; inside a transaction while `batch` is set.
     conn: Option<PoolConnection<Any>>,
     batch: Option<Arc<Batch>>,
-    /// Writers committed into the open batch.
+    /// Writers whose savepoints were released into the open batch.
     members: usize,
-    /// Why the open batch can no longer commit (a savepoint could not be rolled back).
+    /// Why the open batch can no longer commit (a savepoint could not be released or rolled back).
     failed: Option<String>,
-    /// The rollup rows of the writers committed into the open batch, written before it commits.
+    /// The rollup rows of the writers released into the open batch, written before it commits.
     deferred: DeferredRollups,
 }
 
@@ -176,24 +177,13 @@ impl WriteTx {
                 Ok(())
             }
             Inner::Sqlite { group, turn } => {
-                let mut turn = turn.take().expect("an uncommitted writer has its turn");
+                let turn = turn.take().expect("an uncommitted writer has its turn");
                 let batch = turn.batch.clone().expect("a writer is in a batch");
                 let group = group.clone();
                 let mut outcome = batch.outcome.subscribe();
-                // The savepoint stays open: savepoints nest, and the next writer's `ROLLBACK TO
-                // writer` reaches back to its own only, so keeping costs no statement (RELEASE was
-                // a round trip to SQLite's thread, and a task switch, in every writer's turn).
-                turn.members += 1;
-                turn.deferred.append(deferred);
-                if group.waiting.load(Ordering::SeqCst) == 0 || turn.members >= MAX_BATCH || turn.failed.is_some() {
-                    // Committing runs in its own task: a caller that stops waiting must not leave
-                    // the batch half done.
-                    let committer = group.clone();
-                    tokio::spawn(async move { end_batch(&mut turn, &committer.commits).await });
-                } else {
-                    // The next writer takes the turn.
-                    drop(turn);
-                }
+                // Leaving (and perhaps committing the batch) runs in its own task: a caller that
+                // stops waiting must not leave the batch half done.
+                tokio::spawn(leave(turn, group.clone(), Some(deferred)));
                 loop {
                     let waited = tokio::time::timeout(LEADER_TIMEOUT, outcome.wait_for(Option::is_some))
                         .await
@@ -231,7 +221,7 @@ impl Drop for WriteTx {
         {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
-                    runtime.spawn(abandon(turn, group.clone()));
+                    runtime.spawn(leave(turn, group.clone(), None));
                 }
                 Err(_) => turn.failed = Some("a writer was dropped outside the runtime".into()),
             }
@@ -239,18 +229,28 @@ impl Drop for WriteTx {
     }
 }
 
-/// A writer that did not commit leaves the batch: its savepoint (the innermost) is rolled back
-/// and released, which leaves the writers' before it as they were. If it was the last writer in
-/// the queue, it commits the batch.
-async fn abandon(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>) {
+/// A writer leaves the batch: its savepoint is released (`kept`: with the rollup rows it
+/// deferred) or rolled back. The last writer in the queue commits the batch.
+async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, kept: Option<DeferredRollups>) {
     let state = &mut *turn;
     let conn = state.conn.as_mut().expect("an open batch has its connection");
-    let done = match conn.execute("ROLLBACK TO writer").await {
-        Ok(_) => conn.execute("RELEASE writer").await.map(|_| ()),
-        Err(e) => Err(e),
+    let done = if kept.is_some() {
+        conn.execute("RELEASE writer").await.map(|_| ())
+    } else {
+        match conn.execute("ROLLBACK TO writer").await {
+            Ok(_) => conn.execute("RELEASE writer").await.map(|_| ()),
+            Err(e) => Err(e),
+        }
     };
-    if let Err(e) = done {
-        state.failed.get_or_insert(format!("a write in this batch could not be finished: {e}"));
+    match (done, kept) {
+        (Ok(()), Some(deferred)) => {
+            state.members += 1;
+            state.deferred.append(deferred);
+        }
+        (Ok(()), None) => {}
+        (Err(e), _) => {
+            state.failed.get_or_insert(format!("a write in this batch could not be finished: {e}"));
+        }
     }
     if group.waiting.load(Ordering::SeqCst) == 0 || state.members >= MAX_BATCH || state.failed.is_some() {
         end_batch(state, &group.commits).await;
