@@ -397,9 +397,8 @@ impl Store {
     }
 
     /// The agent rollup with outcomes summed per agent over `days`, for the given agents only:
-    /// a report about a few hundred agents (self-assessment) then seeks their rows instead of
-    /// every agent's. Read in chunks of ids, so the bound values stay under both databases'
-    /// limits.
+    /// on SQLite a report about a few hundred agents (self-assessment) then seeks their rows
+    /// instead of every agent's, in chunks of ids (so the bound values stay under the limit).
     pub async fn agent_sums_of(
         &self,
         workspace: WorkspaceId,
@@ -408,6 +407,28 @@ impl Store {
         days: (i64, i64),
         agents: &[String],
     ) -> Result<Vec<RollupRow>> {
+        if self.backend() == Backend::Postgres {
+            // PostgreSQL's rollup key leads with the period, not the agent: an agent list there
+            // re-reads the period's rows once per chunk (self-assessment took a second at 1M).
+            // One read of every agent, hashed, then kept for the listed ones.
+            let listed: std::collections::HashSet<&str> = agents.iter().map(String::as_str).collect();
+            let rows = self
+                .rollup_sums(
+                    Sums::Outcomes,
+                    workspace,
+                    scope,
+                    Rollup::Agent,
+                    &["agent_id"],
+                    filter,
+                    days,
+                    TimeMode::Total,
+                )
+                .await?;
+            return Ok(rows
+                .into_iter()
+                .filter(|r| r.key.first().is_some_and(|a| listed.contains(a.as_str())))
+                .collect());
+        }
         let mut out = Vec::with_capacity(agents.len());
         for chunk in agents.chunks(AGENT_IDS_PER_QUERY) {
             let read = RollupRead {
