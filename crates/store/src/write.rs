@@ -359,17 +359,20 @@ mod tests {
     }
 
     /// A writer dropped half way (a cancelled request) loses its own writes only, and neither the
-    /// writers already in its batch nor those after it wait forever.
+    /// writers already in its batch nor those after it wait forever. The rollup rows writers defer
+    /// land with their commits: summed across the writers of a batch, never for a dropped one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_dropped_writer_takes_nothing_else_with_it() {
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let db = probe(backend).await;
+            let ws = plumbline_domain::WorkspaceId::new();
             let mut tasks = Vec::new();
             for n in 0..40 {
                 let store = db.store.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut tx = store.write().await.unwrap();
                     insert(&mut tx, n).await;
+                    tx.defer_rollups(rollups(ws, &format!("agent {}", n % 3)));
                     if n % 4 == 3 {
                         drop(tx); // rolled back
                     } else {
@@ -381,6 +384,15 @@ mod tests {
                 task.await.unwrap();
             }
             assert_eq!(count(&db).await, 30, "{backend:?}");
+            let mut conn = db.store.pool().acquire().await.unwrap();
+            assert_eq!(counted(&mut conn).await, 30, "{backend:?}");
+            drop(conn);
+            // Three agents: day, month and all-time rows each; the segment and criterion rows are
+            // shared by all of them.
+            let rows = |table: &str| format!("SELECT COUNT(*) FROM {table}");
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_agent")).await, 9, "{backend:?}");
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_segment")).await, 6, "{backend:?}");
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_criterion")).await, 4, "{backend:?}");
             db.store.close().await;
         }
     }
@@ -413,43 +425,6 @@ mod tests {
             .fetch_one(conn)
             .await
             .unwrap()
-    }
-
-    /// Deferred rollup rows are written with their writer's commit: summed across the writers of
-    /// a batch, never for a writer that rolled back.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn deferred_rollups_land_with_their_writers() {
-        for backend in [Backend::Sqlite, Backend::Postgres] {
-            let db = probe(backend).await;
-            let ws = plumbline_domain::WorkspaceId::new();
-            let mut tasks = Vec::new();
-            for n in 0..40 {
-                let store = db.store.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut tx = store.write().await.unwrap();
-                    insert(&mut tx, n).await;
-                    tx.defer_rollups(rollups(ws, &format!("agent {}", n % 3)));
-                    if n % 4 == 3 {
-                        drop(tx);
-                    } else {
-                        tx.commit().await.unwrap();
-                    }
-                }));
-            }
-            for task in tasks {
-                task.await.unwrap();
-            }
-            let mut conn = db.store.pool().acquire().await.unwrap();
-            assert_eq!(counted(&mut conn).await, 30, "{backend:?}");
-            let rows = |table: &str| format!("SELECT COUNT(*) FROM {table}");
-            drop(conn);
-            // Three agents: day, month and all-time rows each; the segment and criterion rows are
-            // shared by all of them.
-            assert_eq!(crate::testing::count(&db.store, &rows("rollup_agent")).await, 9, "{backend:?}");
-            assert_eq!(crate::testing::count(&db.store, &rows("rollup_segment")).await, 6, "{backend:?}");
-            assert_eq!(crate::testing::count(&db.store, &rows("rollup_criterion")).await, 4, "{backend:?}");
-            db.store.close().await;
-        }
     }
 
     /// A writer that is about to delete rollup rows (a rebuild) first writes the rows deferred

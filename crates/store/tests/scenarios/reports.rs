@@ -215,19 +215,15 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
 
     // A monthly series puts each submission in its month; a weekly one in its ISO week.
     let (from, to) = (Date::parse("2026-01-01").unwrap().days(), Date::parse("2026-04-01").unwrap().days());
-    let months = db
-        .store
-        .rollup_sums(
-            Sums::Outcomes,
-            h.ws,
-            VendorScope::All,
-            Rollup::Segment,
-            &[],
-            &IqsFilter::default(),
-            (from, to),
-            TimeMode::Series(Interval::Month),
-        )
-        .await?;
+    // The segment rollup summed over all segments.
+    let segments = |days: (i64, i64), time: TimeMode| {
+        let store = db.store.clone();
+        async move {
+            let filter = IqsFilter::default();
+            store.rollup_sums(Sums::Outcomes, h.ws, VendorScope::All, Rollup::Segment, &[], &filter, days, time).await
+        }
+    };
+    let months = segments((from, to), TimeMode::Series(Interval::Month)).await?;
     ensure!(months.len() == 3);
     for m in &months {
         let start = m.bucket.unwrap();
@@ -235,19 +231,7 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
         let n = h.submitted.iter().filter(|s| s.2 >= start && s.2 < end).count() as i64;
         ensure!(m.sums.evaluations == n, "{m:?}");
     }
-    let weeks = db
-        .store
-        .rollup_sums(
-            Sums::Outcomes,
-            h.ws,
-            VendorScope::All,
-            Rollup::Segment,
-            &[],
-            &IqsFilter::default(),
-            (from, to),
-            TimeMode::Series(Interval::Week),
-        )
-        .await?;
+    let weeks = segments((from, to), TimeMode::Series(Interval::Week)).await?;
     ensure!(weeks.iter().map(|w| w.sums.evaluations).sum::<i64>() == total);
     ensure!(weeks.iter().all(|w| Interval::Week.bucket(w.bucket.unwrap()) == w.bucket.unwrap()));
     // Summed for a chosen few agents: exactly those agents' lines of the read for every agent,
@@ -289,19 +273,8 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     }
     // CSAT pairs are summed per segment: the correlation over all of them is the correlation of
     // the submitted pairs.
-    let all = db
-        .store
-        .rollup_sums(
-            Sums::Outcomes,
-            h.ws,
-            VendorScope::All,
-            Rollup::Segment,
-            &[],
-            &IqsFilter::default(),
-            (0, to),
-            TimeMode::Total,
-        )
-        .await?;
+    let totals = || segments((0, to), TimeMode::Total);
+    let all = totals().await?;
     let mut pairs = plumbline_domain::reports::PairSums::default();
     for s in &h.submitted {
         pairs.add(&plumbline_domain::reports::PairSums::one(s.3, s.6 as f64));
@@ -330,20 +303,6 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
     // A late CSAT and a corrected channel arrive by re-import: the reports follow at once, and
     // equal a rebuild from scratch.
     let csat_of = |rows: Vec<RollupRow>| rows.first().map(|r| r.outcomes.csat);
-    let totals = || async {
-        db.store
-            .rollup_sums(
-                Sums::Outcomes,
-                h.ws,
-                VendorScope::All,
-                Rollup::Segment,
-                &[],
-                &IqsFilter::default(),
-                (0, to),
-                TimeMode::Total,
-            )
-            .await
-    };
     for (external, bpo_side) in [("C-0-true", true), ("C-3-false", false)] {
         let mut rec = record(external, bpo_side.then_some("Globex BPO"), if bpo_side { "Bob" } else { "Ann" });
         rec.channel = Channel::Phone;
