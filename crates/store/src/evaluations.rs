@@ -194,7 +194,8 @@ impl Store {
     /// Creates a draft evaluation of a conversation with a scorecard version. Reviews and
     /// self-reviews need an active version; calibration kinds may use a draft (form calibration).
     pub async fn create_evaluation(&self, workspace: WorkspaceId, new: NewEvaluation) -> Result<Evaluation> {
-        let (draft, _) = self.new_draft(workspace, new, false).await?;
+        let conversation = self.conversation_to_evaluate(workspace, &new).await?;
+        let (draft, _) = self.new_draft(workspace, &conversation, new, false).await?;
         let mut tx = self.write().await?;
         insert_evaluation(&mut tx, workspace, &draft, None).await?;
         tx.commit().await?;
@@ -207,13 +208,16 @@ impl Store {
     async fn new_draft(
         &self,
         workspace: WorkspaceId,
+        conversation: &plumbline_domain::conversation::Conversation,
         new: NewEvaluation,
         complete: bool,
     ) -> Result<(Evaluation, plumbline_domain::scorecard::ScorecardVersion)> {
-        let conversation =
-            self.get_conversation(workspace, VendorScope::All, new.conversation_id).await.map_err(|_| {
-                StoreError::Invalid(vec![FieldError::new("conversation_id", "there is no such conversation")])
-            })?;
+        if conversation.id != new.conversation_id {
+            return Err(StoreError::Invalid(vec![FieldError::new(
+                "conversation_id",
+                "does not match the conversation",
+            )]));
+        }
         let version = self.get_version(workspace, new.scorecard_version_id).await.map_err(|_| {
             StoreError::Invalid(vec![FieldError::new("scorecard_version_id", "there is no such scorecard version")])
         })?;
@@ -264,7 +268,20 @@ impl Store {
         new: NewEvaluation,
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
-        let (draft, version) = self.new_draft(workspace, new, true).await?;
+        let conversation = self.conversation_to_evaluate(workspace, &new).await?;
+        self.create_submitted_evaluation_of(workspace, &conversation, new, policy).await
+    }
+
+    /// [`Store::create_submitted_evaluation`] of a conversation the caller has already read (to
+    /// check that its user may see it): one read fewer for every review submitted over the API.
+    pub async fn create_submitted_evaluation_of(
+        &self,
+        workspace: WorkspaceId,
+        conversation: &plumbline_domain::conversation::Conversation,
+        new: NewEvaluation,
+        policy: ScoringPolicy,
+    ) -> Result<(Evaluation, i64)> {
+        let (draft, version) = self.new_draft(workspace, conversation, new, true).await?;
         let submission = self.prepare_submission(&draft, version, policy).await?;
         let now = draft.created_at;
         let mut tx = self.write().await?;
@@ -274,6 +291,17 @@ impl Store {
         self.record_submission(&mut tx, workspace, &draft, &submission, now).await?;
         tx.commit().await?;
         Ok((submitted(draft, submission.result, now), 2))
+    }
+
+    /// The conversation a new evaluation is of; a field error when there is none.
+    async fn conversation_to_evaluate(
+        &self,
+        workspace: WorkspaceId,
+        new: &NewEvaluation,
+    ) -> Result<plumbline_domain::conversation::Conversation> {
+        self.get_conversation(workspace, VendorScope::All, new.conversation_id)
+            .await
+            .map_err(|_| StoreError::Invalid(vec![FieldError::new("conversation_id", "there is no such conversation")]))
     }
 
     /// An evaluation with its answers and its revision (for optimistic concurrency).

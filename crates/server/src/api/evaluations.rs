@@ -123,10 +123,9 @@ pub async fn create_evaluation(
     }
     let conversation =
         state.store.get_conversation(viewer.workspace_id, viewer.vendor_scope(), body.conversation_id).await;
-    let visible = conversation.as_ref().is_ok_and(|c| viewer.may_read_conversation(c.vendor_id, c.agent_id));
-    if !visible {
+    let Some(conversation) = conversation.ok().filter(|c| viewer.may_read_conversation(c.vendor_id, c.agent_id)) else {
         return Err(ApiError::field("conversation_id", "there is no such conversation"));
-    }
+    };
     let new = NewEvaluation {
         conversation_id: body.conversation_id,
         scorecard_version_id: body.scorecard_version_id,
@@ -137,7 +136,7 @@ pub async fn create_evaluation(
     };
     let (evaluation, revision) = if body.submit {
         let policy = scoring_policy(&state, &viewer).await?;
-        state.store.create_submitted_evaluation(viewer.workspace_id, new, policy).await?
+        state.store.create_submitted_evaluation_of(viewer.workspace_id, &conversation, new, policy).await?
     } else {
         (state.store.create_evaluation(viewer.workspace_id, new).await?, 1)
     };
