@@ -179,6 +179,9 @@ enum UserCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve(_)) {
+        bound_malloc_arenas();
+    }
     if let Command::Agreement(args) = cli.command {
         return agreement_cmd::run(args);
     }
@@ -492,5 +495,27 @@ async fn user(action: UserCommand) -> anyhow::Result<()> {
             println!("Password set for {}", user.email);
             Ok(())
         }
+    }
+}
+
+/// glibc's malloc gives each thread that meets contention an arena of its own (up to eight per
+/// core) and keeps what is freed there; the server's threads (the runtime's and one per SQLite
+/// connection) then held their peaks separately. Measured at 1M on SQLite, reports then 32
+/// clients submitting: peak RSS 167 MB as is, 114 MB with `MALLOC_ARENA_MAX=2`, and no slower.
+/// glibc reads it from the environment only at start, and setting it in-process would need
+/// unsafe code, so the server re-executes itself once with it (same process id). Set by the
+/// caller, it is left as given.
+fn bound_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else { return };
+        let error =
+            std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("MALLOC_ARENA_MAX", "2").exec();
+        // Only reached when the exec failed: serve as is.
+        eprintln!("note: could not restart with MALLOC_ARENA_MAX=2 ({error}); serving with the default arenas");
     }
 }

@@ -32,10 +32,23 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_plumbline"))
             .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--database-url", url])
             .env("RUST_LOG", "warn")
+            .env_remove("MALLOC_ARENA_MAX")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
         let server = Server { child, port };
+        // The server restarts itself with bounded malloc arenas (same process id).
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            let environ = |pid: u32| std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !environ(server.child.id()).split(|b| *b == 0).any(|v| v == b"MALLOC_ARENA_MAX=2") {
+                if Instant::now() > deadline {
+                    bail!("the server did not restart with MALLOC_ARENA_MAX=2");
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if matches!(request(port, "GET", "/readyz", "", "").await, Ok((200, _))) {
