@@ -85,6 +85,8 @@ pub enum CannotCompute {
     NegativeRatioValue { value: f64 },
     #[error("{found} distinct values is too many for weighted agreement (limit {limit})")]
     TooManyCategories { found: usize, limit: usize },
+    #[error("the values are too large to compare: a squared difference overflows")]
+    Overflow,
 }
 
 /// Gwet-style interval: `value ± t(0.975, df) * se`, clamped to [-1, 1].

@@ -71,6 +71,11 @@ pub fn krippendorff_alpha_with(data: &Ratings, level: Level, bootstrap: Bootstra
         pairable.iter().map(|unit| metric.unit_disagreement(counts.unit(*unit), counts.totals[*unit])).collect();
     let observed: f64 = unit_disagreement.iter().sum();
     let value = alpha_from(&metric, observed, &margins).ok_or(CannotCompute::NoVariation)?;
+    if !value.is_finite() {
+        // Values near f64::MAX (1e308 beside 0 at the interval level): the squared
+        // difference is infinite and alpha NaN.
+        return Err(CannotCompute::Overflow);
+    }
 
     let (ci95, interval) = if bootstrap.resamples == 0 {
         (None, IntervalMethod::None)
@@ -382,6 +387,21 @@ impl<'a> Metric<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value near f64::MAX beside zeros (found by the CLI's fuzz test) overflows the interval
+    /// metric's squared difference: an error, never a NaN alpha.
+    #[test]
+    fn huge_values_are_refused_not_computed_as_nan() {
+        let mut rows = vec![vec![None, Some(0.0), Some(0.0)]; 4];
+        rows.push(vec![None, Some(1e308), Some(0.0)]);
+        let data = Ratings::from_unit_rows(&rows).unwrap();
+        let result = krippendorff_alpha(&data, Level::Interval);
+        assert!(matches!(result, Err(CannotCompute::Overflow)), "{result:?}");
+        // The ratio metric is bounded, and nominal only compares.
+        for level in [Level::Nominal, Level::Ratio] {
+            assert!(krippendorff_alpha(&data, level).is_ok_and(|e| e.value.is_finite()), "{level:?}");
+        }
+    }
 
     /// Margins added up while drawing (rows of counts) equal the per-category dot products
     /// they replaced, so every resample's alpha is the same bit for bit.
