@@ -106,15 +106,18 @@ impl Rollup {
     }
 
     /// `SUM(c) AS c, ...` over the value columns `sums` asks for (of the table named by `prefix`,
-    /// as `r.`). Read packed (`Select::fetch_packed`), so PostgreSQL's NUMERIC sums of BIGINT
-    /// counts arrive as exact JSON numbers.
-    fn sums(self, prefix: &str, sums: Sums) -> String {
+    /// as `r.`), read with `Select::fetch_packed`.
+    fn sums(self, prefix: &str, sums: Sums, postgres: bool) -> String {
         self.value_columns(sums)
             .iter()
             .map(|c| {
-                // Counts stay integers (exact in the packed JSON, and cheaper to pack); sums of
-                // doubles are doubles on both databases.
-                if INTEGER_VALUES.contains(c) {
+                // Counts stay integers on SQLite (exact in the packed JSON, and cheaper to pack);
+                // PostgreSQL would sum them as NUMERIC, which the `Any` driver cannot read and
+                // which is slower than adding doubles (exact below 2^53). Sums of doubles are
+                // doubles on both databases.
+                if INTEGER_VALUES.contains(c) && postgres {
+                    format!("SUM(CAST({prefix}{c} AS DOUBLE PRECISION)) AS {c}")
+                } else if INTEGER_VALUES.contains(c) {
                     format!("SUM({prefix}{c}) AS {c}")
                 } else {
                     format!("CAST(SUM({prefix}{c}) AS DOUBLE PRECISION) AS {c}")
@@ -201,6 +204,8 @@ struct RollupRead<'a> {
     time: TimeMode,
     /// Only these agents' rows (agent rollup only), when set.
     agents: Option<&'a [String]>,
+    /// The database is PostgreSQL (which plans the per-agent read differently).
+    postgres: bool,
 }
 
 impl RollupRead<'_> {
@@ -268,16 +273,29 @@ impl RollupRead<'_> {
                 // instead of walking every agent of the workspace.
                 let mut listed = Select::new(&format!(
                     "SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM {table} r JOIN agents a ON a.id = r.agent_id",
-                    self.rollup.sums("r.", self.sums)
+                    self.rollup.sums("r.", self.sums, self.postgres)
                 ));
                 self.conditions(&mut listed, "r.", range);
                 out.push((listed, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"])));
                 continue;
             }
-            if self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total {
+            let per_agent =
+                self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total;
+            if per_agent && self.postgres {
+                // PostgreSQL reads the range by its period-first key and groups by hashing; one
+                // query covers the rows without an agent too (no agent name).
+                let mut all = Select::new(&format!(
+                    "SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM {table} r LEFT JOIN agents a ON a.id = r.agent_id",
+                    self.rollup.sums("r.", self.sums, self.postgres)
+                ));
+                self.conditions(&mut all, "r.", range);
+                out.push((all, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"])));
+                continue;
+            }
+            if per_agent {
                 let mut agents = Select::new(&format!(
                     "SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN {table} r",
-                    self.rollup.sums("r.", self.sums)
+                    self.rollup.sums("r.", self.sums, self.postgres)
                 ));
                 // CROSS JOIN: SQLite keeps agents as the outer loop.
                 agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id");
@@ -288,8 +306,10 @@ impl RollupRead<'_> {
                     columns(&["agent_id", "agent_name"]),
                 ));
                 if self.filter.agent_id.is_none() {
-                    let mut none =
-                        Select::new(&format!("SELECT agent_id, {} FROM {table}", self.rollup.sums("", self.sums)));
+                    let mut none = Select::new(&format!(
+                        "SELECT agent_id, {} FROM {table}",
+                        self.rollup.sums("", self.sums, self.postgres)
+                    ));
                     none.and_raw("agent_id = ''");
                     self.conditions(&mut none, "", range);
                     out.push((none, "GROUP BY agent_id".to_string(), columns(&["agent_id"])));
@@ -301,7 +321,7 @@ impl RollupRead<'_> {
                 keys.push("period");
             }
             let select = keys.join(", ");
-            let sums = self.rollup.sums("", self.sums);
+            let sums = self.rollup.sums("", self.sums, self.postgres);
             let selected = if select.is_empty() { sums } else { format!("{select}, {sums}") };
             let mut q = Select::new(&format!("SELECT {selected} FROM {table}"));
             self.conditions(&mut q, "", range);
@@ -392,7 +412,8 @@ impl Store {
         days: (i64, i64),
         time: TimeMode,
     ) -> Result<Vec<RollupRow>> {
-        let read = RollupRead { sums, workspace, scope, rollup, group_by, filter, days, time, agents: None };
+        let postgres = self.backend() == Backend::Postgres;
+        let read = RollupRead { sums, workspace, scope, rollup, group_by, filter, days, time, agents: None, postgres };
         self.read_rollup(read).await
     }
 
@@ -441,6 +462,7 @@ impl Store {
                 days,
                 time: TimeMode::Total,
                 agents: Some(chunk),
+                postgres: false,
             };
             out.extend(self.read_rollup(read).await?);
         }
@@ -464,10 +486,21 @@ impl Store {
             return Ok(Vec::new());
         }
         let postgres = self.backend() == Backend::Postgres;
-        let mut packs = Vec::new();
-        for (q, tail, columns) in read.queries(crate::now_millis().div_euclid(DAY_MS)) {
-            packs.push(q.fetch_packed(self.pool(), postgres, &tail, &columns).await?);
+        // The ranges' queries run side by side, each on its own connection (a 90-day range is
+        // three: leftover days, whole months, leftover days).
+        let mut running = tokio::task::JoinSet::new();
+        for (i, (q, tail, columns)) in read.queries(crate::now_millis().div_euclid(DAY_MS)).into_iter().enumerate() {
+            let pool = self.pool().clone();
+            running.spawn(async move { (i, q.fetch_packed(&pool, postgres, &tail, &columns).await) });
         }
+        let mut packs = Vec::with_capacity(running.len());
+        while let Some(done) = running.join_next().await {
+            let (i, pack) = done.map_err(|e| StoreError::Database(format!("a report query stopped: {e}")))?;
+            packs.push((i, pack?));
+        }
+        // In the order of the queries, so that rows come out in the same order every time.
+        packs.sort_by_key(|(i, _)| *i);
+        let packs: Vec<_> = packs.into_iter().map(|(_, pack)| pack).collect();
         let mut out: Vec<RollupRow> = Vec::with_capacity(packs.iter().map(|p| p.len()).sum());
         let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
         let f = |row: &sql::PackedRow, c: &str| row.float_or_zero(c);
