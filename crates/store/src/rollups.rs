@@ -549,6 +549,16 @@ const SEGMENT_KEY: &[&str] =
 const CRITERION_KEY: &[&str] =
     &["workspace_id", "grain", "period", "vendor_id", "team_id", "scorecard_id", "criterion_id"];
 
+/// The agent rollup's primary key on SQLite (`Store::sqlite_layout`).
+const SQLITE_AGENT_KEY: &str = "PRIMARY KEY (workspace_id, grain, agent_id, period, scorecard_id, vendor_id, team_id)";
+
+/// Earlier keys of the agent rollup: the portable one of migration 0006 (which PostgreSQL
+/// keeps) and SQLite's agent-first one.
+const OLD_AGENT_KEYS: [&str; 2] = [
+    "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)",
+    "PRIMARY KEY (workspace_id, agent_id, grain, period, scorecard_id, vendor_id, team_id)",
+];
+
 pub(crate) const AGENT_VALUES: &[&str] = &[
     "evaluations",
     "scored",
@@ -786,12 +796,14 @@ impl Store {
         Ok(counted)
     }
 
-    /// SQLite only: keeps the agent rollup as a WITHOUT ROWID table keyed agent first, so a
-    /// report per agent reads each agent's rows side by side (see `RollupRead::queries`); with
-    /// the portable key (period first) SQLite sorted every row of the range to group it, and
-    /// with a rowid table each row was a separate lookup. Converts a table in the portable
-    /// layout in place, keeping its rows. PostgreSQL keeps the portable layout and groups by
-    /// hashing.
+    /// SQLite only: keeps the agent rollup as a WITHOUT ROWID table keyed by grain, then agent
+    /// ([`SQLITE_AGENT_KEY`]), so a report per agent reads each agent's rows side by side (see
+    /// `RollupRead::queries`), and the month and all-time rows of every agent lie together
+    /// instead of between each agent's day rows: a quarter per agent read 38 ms at 1M
+    /// reviews keyed agent first, 22 ms keyed grain first; all time 25 and 13 ms. With the
+    /// portable key (period first) SQLite sorted every row of the range to group it, and with
+    /// a rowid table each row was a separate lookup. Converts a table in either older layout
+    /// in place, keeping its rows. PostgreSQL keeps the portable layout and groups by hashing.
     pub(crate) async fn sqlite_layout(&self) -> Result<()> {
         if self.backend() != crate::Backend::Sqlite {
             return Ok(());
@@ -800,24 +812,25 @@ impl Store {
             sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
                 .fetch_one(self.pool())
                 .await?;
-        if created.contains("WITHOUT ROWID") {
+        if created.contains(SQLITE_AGENT_KEY) && created.contains("WITHOUT ROWID") {
             return Ok(());
         }
-        let portable = "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)";
-        if !created.contains(portable) {
+        let Some(old_key) = OLD_AGENT_KEYS.iter().find(|k| created.contains(**k)) else {
             return Err(crate::StoreError::Database(format!("rollup_agent has an unexpected layout: {created}")));
-        }
-        let agent_first = "PRIMARY KEY (workspace_id, agent_id, grain, period, scorecard_id, vendor_id, team_id)";
+        };
         // The column definitions as they stand (SQLite keeps the CREATE statement, quoted or not).
         let columns = &created[created.find('(').unwrap_or(0)..];
-        let create =
-            format!("CREATE TABLE rollup_agent_by_agent {} WITHOUT ROWID", columns.replace(portable, agent_first));
+        let columns = columns.replace(old_key, SQLITE_AGENT_KEY).replace(" WITHOUT ROWID", "");
+        let create = format!("CREATE TABLE rollup_agent_by_grain {columns} WITHOUT ROWID");
+        let key_columns = &SQLITE_AGENT_KEY["PRIMARY KEY (".len()..SQLITE_AGENT_KEY.len() - 1];
+        // Copied in key order, so the new table's pages are filled as it is built.
+        let copy = format!("INSERT INTO rollup_agent_by_grain SELECT * FROM rollup_agent ORDER BY {key_columns}");
         let mut tx = self.write().await?;
         for statement in [
             create.as_str(),
-            "INSERT INTO rollup_agent_by_agent SELECT * FROM rollup_agent",
+            copy.as_str(),
             "DROP TABLE rollup_agent",
-            "ALTER TABLE rollup_agent_by_agent RENAME TO rollup_agent",
+            "ALTER TABLE rollup_agent_by_grain RENAME TO rollup_agent",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *tx).await?;
         }
@@ -882,46 +895,52 @@ mod tests {
     use crate::testing::TestDatabase;
     use sqlx::Executor;
 
-    /// A database whose agent rollup still has the portable layout (as every database made
-    /// before the SQLite layout had) is converted on the next start, keeping its rows; the
-    /// submission upsert then finds its conflict key in the new primary key.
+    /// A database whose agent rollup has an older layout (the portable one every database made
+    /// before the SQLite layout had, or the agent-first one) is converted on the next start,
+    /// keeping its rows; the submission upsert then finds its conflict key in the new primary key.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_converts_the_agent_rollup_and_keeps_its_rows() {
         let db = TestDatabase::new(Backend::Sqlite).await;
         let pool = db.store.pool();
-        let created: String =
-            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        assert!(created.contains("WITHOUT ROWID"), "{created}");
-        let agent_first = "PRIMARY KEY (workspace_id, agent_id, grain, period, scorecard_id, vendor_id, team_id)";
-        let portable = "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)";
-        let old = created.replace(agent_first, portable).replace(" WITHOUT ROWID", "");
+        let layout = || async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        };
+        let created = layout().await;
+        assert!(created.contains(super::SQLITE_AGENT_KEY) && created.contains("WITHOUT ROWID"), "{created}");
         let values = vec!["1"; super::AGENT_VALUES.len()].join(", ");
-        let mut conn = pool.acquire().await.unwrap();
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP TABLE rollup_agent; {old}; INSERT INTO rollup_agent VALUES ('w', 1, 20454, 'v', 't', 'a', 's', {values})"
-        )))
-        .await
-        .unwrap();
-        drop(conn);
+        for (old_key, rowid) in [(super::OLD_AGENT_KEYS[0], true), (super::OLD_AGENT_KEYS[1], false)] {
+            let mut old = created.replace(super::SQLITE_AGENT_KEY, old_key);
+            if rowid {
+                old = old.replace(" WITHOUT ROWID", "");
+            }
+            let mut conn = pool.acquire().await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!(
+                "DROP TABLE rollup_agent; {old}; INSERT INTO rollup_agent VALUES ('w', 1, 20454, 'v', 't', 'a', 's', {values})"
+            )))
+            .await
+            .unwrap();
+            drop(conn);
 
-        db.store.migrate().await.unwrap();
-        let converted: String =
-            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        assert!(converted.contains(agent_first) && converted.contains("WITHOUT ROWID"), "{converted}");
-        let upsert = format!(
-            "INSERT INTO rollup_agent VALUES ('w', 1, 20454, 'v', 't', 'a', 's', {values})
-             ON CONFLICT (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)
-             DO UPDATE SET evaluations = rollup_agent.evaluations + excluded.evaluations"
-        );
-        pool.execute(sqlx::AssertSqlSafe(upsert)).await.unwrap();
-        let kept: (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), SUM(evaluations) FROM rollup_agent").fetch_one(pool).await.unwrap();
-        assert_eq!(kept, (1, 2));
+            db.store.migrate().await.unwrap();
+            let converted = layout().await;
+            assert!(
+                converted.contains(super::SQLITE_AGENT_KEY) && converted.contains("WITHOUT ROWID"),
+                "{old_key}: {converted}"
+            );
+            let upsert = format!(
+                "INSERT INTO rollup_agent VALUES ('w', 1, 20454, 'v', 't', 'a', 's', {values})
+                 ON CONFLICT (workspace_id, grain, period, vendor_id, team_id, agent_id, scorecard_id)
+                 DO UPDATE SET evaluations = rollup_agent.evaluations + excluded.evaluations"
+            );
+            pool.execute(sqlx::AssertSqlSafe(upsert)).await.unwrap();
+            let kept: (i64, i64) =
+                sqlx::query_as("SELECT COUNT(*), SUM(evaluations) FROM rollup_agent").fetch_one(pool).await.unwrap();
+            assert_eq!(kept, (1, 2), "{old_key}");
+        }
     }
 }

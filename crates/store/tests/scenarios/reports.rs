@@ -170,6 +170,35 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
         );
         ensure!(close(prev.previous_iqs, want_prev), "{prev:?} vs {want_prev:?}");
     }
+    // A range that covers most of its month reads the month's rows less the days it leaves
+    // out: Feb 2 up to Feb 28 is February's rows less Feb 1's and Feb 28's (both chat, so chat
+    // is not in the range at all); its previous period (Jan 5 up to Feb 2) is January's rows
+    // less Jan 1 to 4, plus Feb 1. Every grouping counts the reviews of the range, and lists
+    // no group whose reviews all fell on days left out.
+    let mostly_a_month = IqsFilter { from: Some(ms("2026-02-02")), to: Some(ms("2026-02-28")), ..Default::default() };
+    let (lo, hi) = (Date::parse("2026-02-02").unwrap().days(), Date::parse("2026-02-28").unwrap().days());
+    let in_range = |s: &&(bool, Channel, i64, f64, f64, f64, i64)| s.2 >= lo && s.2 < hi;
+    let in_previous = |s: &&(bool, Channel, i64, f64, f64, f64, i64)| s.2 >= lo - (hi - lo) && s.2 < lo;
+    let counted = h.submitted.iter().filter(in_range).count() as i64;
+    ensure!(counted > 0 && h.submitted.iter().any(|s| s.2 == lo - 1), "the range must leave out a day with reviews");
+    for grouping in [IqsGrouping::Agent, IqsGrouping::Vendor, IqsGrouping::Channel, IqsGrouping::Criterion] {
+        let rows = report(grouping, mostly_a_month.clone()).await?;
+        ensure!(rows.iter().all(|r| r.evaluations + r.not_applicable.unwrap_or(0) > 0), "{grouping:?}: {rows:?}");
+        if grouping != IqsGrouping::Criterion {
+            ensure!(rows.iter().map(|r| r.evaluations).sum::<i64>() == counted, "{grouping:?}: {rows:?}");
+        }
+    }
+    let rows = report(IqsGrouping::Channel, mostly_a_month).await?;
+    for channel in [Channel::Chat, Channel::Email] {
+        let row = rows.iter().find(|r| r.id.as_deref() == Some(channel.as_str()));
+        let want = expected_iqs(h.submitted.iter().filter(in_range).filter(|s| s.1 == channel).map(|s| (s.4, s.5)));
+        ensure!(row.is_some() == want.is_some() && close(row.and_then(|r| r.iqs), want), "{channel:?}: {row:?}");
+        if let Some(row) = row {
+            let want_prev =
+                expected_iqs(h.submitted.iter().filter(in_previous).filter(|s| s.1 == channel).map(|s| (s.4, s.5)));
+            ensure!(close(row.previous_iqs, want_prev), "{channel:?}: {row:?} vs {want_prev:?}");
+        }
+    }
     // By criterion: the share of the maximum over answers that are not N/A.
     let rows = report(IqsGrouping::Criterion, IqsFilter::default()).await?;
     ensure!(rows.len() == 2);
