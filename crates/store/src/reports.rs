@@ -127,6 +127,22 @@ impl Rollup {
             .join(", ")
     }
 
+    /// Like [`Rollup::sums`], each value multiplied by `sign` (SQLite only: an integer column,
+    /// so counts stay integers).
+    fn signed_sums(self, prefix: &str, sums: Sums, sign: &str) -> String {
+        self.value_columns(sums)
+            .iter()
+            .map(|c| {
+                if INTEGER_VALUES.contains(c) {
+                    format!("SUM({prefix}{c} * {sign}) AS {c}")
+                } else {
+                    format!("CAST(SUM({prefix}{c} * {sign}) AS DOUBLE PRECISION) AS {c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The value columns a read sums.
     fn value_columns(self, sums: Sums) -> &'static [&'static str] {
         match (self, sums) {
@@ -277,12 +293,6 @@ impl RollupRead<'_> {
             TimeMode::Total if from == 0 && to > today && self.rollup != Rollup::Criterion => {
                 vec![((Grain::All, 0, 1), 1.0)]
             }
-            // SQLite's per-agent read walks every agent once per range (5,000 seeks, about
-            // 15 ms at 1M reviews, whatever the range holds): fewer, longer ranges cost less
-            // there than fewer rows.
-            TimeMode::Series(Interval::Month) | TimeMode::Total if self.walks_agents() => {
-                month_and_day_ranges((from, to)).into_iter().map(|range| (range, 1.0)).collect()
-            }
             TimeMode::Total => signed_ranges((from, to), today),
             TimeMode::Series(Interval::Month) => {
                 month_and_day_ranges((from, to)).into_iter().map(|range| (range, 1.0)).collect()
@@ -297,9 +307,9 @@ impl RollupRead<'_> {
             && (self.agents.is_some() || self.group_by == ["agent_id"] && self.time == TimeMode::Total)
     }
 
-    /// The filters, the viewer's scope and one range of rows, on the columns of the rollup
-    /// table named by `prefix`.
-    fn conditions(&self, q: &mut Select, prefix: &str, (grain, from, to): (Grain, i64, i64)) {
+    /// The filters, the viewer's scope and one range of rows (when given; else the caller
+    /// joins its ranges), on the columns of the rollup table named by `prefix`.
+    fn conditions(&self, q: &mut Select, prefix: &str, range: Option<(Grain, i64, i64)>) {
         let column = |c: &str| format!("{prefix}{c}");
         let filter = self.filter;
         q.and_text(&column("workspace_id"), self.workspace)
@@ -324,78 +334,97 @@ impl RollupRead<'_> {
                 q.and_raw(&format!("{} <> '{all_teams}'", column("team_id")));
             }
         }
-        q.and(&column("grain"), "=", Value::Int(grain as i64)).and(&column("period"), ">=", Value::Int(from)).and(
-            &column("period"),
-            "<",
-            Value::Int(to),
-        );
+        if let Some((grain, from, to)) = range {
+            q.and(&column("grain"), "=", Value::Int(grain as i64)).and(&column("period"), ">=", Value::Int(from)).and(
+                &column("period"),
+                "<",
+                Value::Int(to),
+            );
+        }
     }
 
-    /// The queries to run, with their GROUP BY tails: one per range of rows, since SQLite
-    /// plans `(range) OR (range)` over bound values as a scan of every row under the key
-    /// prefix. The agent rollup summed per agent over a total is read agent by agent through
-    /// the agents table, grouped in the order of their unique (vendor, name) key: SQLite then
-    /// seeks each agent's rows by the rollup's (grain, agent) key (`Store::sqlite_layout`) and
-    /// adds them up as they come, instead of sorting tens of thousands of rows. Rows without
-    /// an agent come from a second query.
+    /// SQLite's per-agent read: one statement walks the agents in the order of their unique
+    /// (vendor, name) key and, for each, seeks its rows in every range by the rollup's (grain,
+    /// agent) key (`Store::sqlite_layout`), adding them up with the range's sign as they come
+    /// instead of sorting tens of thousands of rows. One walk for all ranges: a walk costs
+    /// 5,000 seeks and a packed result, whatever the range holds (the last 30 days took 62 ms
+    /// as 31 days' rows, 45 ms as month rows less 5 days' in one walk). A list of agents
+    /// (self-assessment) seeks only those. Rows without an agent come from a second query.
+    fn agent_walk(&self, ranges: &[SignedRange]) -> Vec<(Select, String, Vec<String>, f64)> {
+        let table = self.rollup.table();
+        let values = self.rollup.value_columns(self.sums);
+        let columns = |keys: &[&str]| keys.iter().chain(values).map(|c| c.to_string()).collect::<Vec<_>>();
+        // The ranges as a table of numbers this code made (nothing from the request).
+        let rows = ranges
+            .iter()
+            .map(|((grain, from, to), sign)| format!("({}, {from}, {to}, {})", *grain as i64, *sign as i64))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let with = format!("WITH g (grain, period_from, period_to, sign) AS (VALUES {rows}) ");
+        let in_ranges = |prefix: &str| {
+            format!("{prefix}grain = g.grain AND {prefix}period >= g.period_from AND {prefix}period < g.period_to")
+        };
+        let sums = |prefix: &str| self.rollup.signed_sums(prefix, self.sums, "g.sign");
+        let mut out = Vec::new();
+        if self.agents.is_some() {
+            let mut listed = Select::new(&format!(
+                "{with}SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM g CROSS JOIN {table} r JOIN agents a ON a.id = r.agent_id",
+                sums("r.")
+            ));
+            listed.and_raw(&in_ranges("r."));
+            self.conditions(&mut listed, "r.", None);
+            out.push((listed, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"]), 1.0));
+            return out;
+        }
+        let mut agents = Select::new(&format!(
+            "{with}SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN g CROSS JOIN {table} r",
+            sums("r.")
+        ));
+        // CROSS JOIN: SQLite keeps agents as the outer loop, then the ranges.
+        agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id").and_raw(&in_ranges("r."));
+        self.conditions(&mut agents, "r.", None);
+        out.push((
+            agents,
+            "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string(),
+            columns(&["agent_id", "agent_name"]),
+            1.0,
+        ));
+        if self.filter.agent_id.is_none() {
+            let mut none = Select::new(&format!(
+                "{with}SELECT r.agent_id AS agent_id, {} FROM g CROSS JOIN {table} r",
+                sums("r.")
+            ));
+            none.and_raw("r.agent_id = ''").and_raw(&in_ranges("r."));
+            self.conditions(&mut none, "r.", None);
+            out.push((none, "GROUP BY r.agent_id".to_string(), columns(&["agent_id"]), 1.0));
+        }
+        out
+    }
+
+    /// The queries to run, with their GROUP BY tails and the sign their rows enter with: one
+    /// per range of rows, since SQLite plans `(range) OR (range)` over bound values as a scan of
+    /// every row under the key prefix; SQLite's per-agent read is one walk ([`Self::agent_walk`]).
     fn queries(&self, today: i64) -> Vec<(Select, String, Vec<String>, f64)> {
+        let ranges = self.ranges(today);
+        if self.walks_agents() {
+            return self.agent_walk(&ranges);
+        }
         let table = self.rollup.table();
         let values = self.rollup.value_columns(self.sums).iter().map(|c| c.to_string());
         let columns = |keys: &[&str]| keys.iter().map(|c| c.to_string()).chain(values.clone()).collect::<Vec<_>>();
         let mut out = Vec::new();
-        for (range, sign) in self.ranges(today) {
-            if self.agents.is_some() {
-                // A list of agents: SQLite seeks each listed agent's rows by the (grain, agent) key
-                // instead of walking every agent of the workspace.
-                let mut listed = Select::new(&format!(
-                    "SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM {table} r JOIN agents a ON a.id = r.agent_id",
-                    self.rollup.sums("r.", self.sums, self.postgres)
-                ));
-                self.conditions(&mut listed, "r.", range);
-                out.push((
-                    listed,
-                    "GROUP BY r.agent_id, a.name".to_string(),
-                    columns(&["agent_id", "agent_name"]),
-                    sign,
-                ));
-                continue;
-            }
+        for (range, sign) in ranges {
             let per_agent =
                 self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total;
-            if per_agent && self.postgres {
+            if per_agent {
                 // PostgreSQL reads the range by its period-first key and groups by hashing; one
                 // query covers the rows without an agent too (no agent name).
                 let mut all = Select::new(&format!(
                     "SELECT r.agent_id AS agent_id, a.name AS agent_name, {} FROM {table} r LEFT JOIN agents a ON a.id = r.agent_id",
                     self.rollup.sums("r.", self.sums, self.postgres)
                 ));
-                self.conditions(&mut all, "r.", range);
+                self.conditions(&mut all, "r.", Some(range));
                 out.push((all, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"]), sign));
-                continue;
-            }
-            if per_agent {
-                let mut agents = Select::new(&format!(
-                    "SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN {table} r",
-                    self.rollup.sums("r.", self.sums, self.postgres)
-                ));
-                // CROSS JOIN: SQLite keeps agents as the outer loop.
-                agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id");
-                self.conditions(&mut agents, "r.", range);
-                out.push((
-                    agents,
-                    "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string(),
-                    columns(&["agent_id", "agent_name"]),
-                    sign,
-                ));
-                if self.filter.agent_id.is_none() {
-                    let mut none = Select::new(&format!(
-                        "SELECT agent_id, {} FROM {table}",
-                        self.rollup.sums("", self.sums, self.postgres)
-                    ));
-                    none.and_raw("agent_id = ''");
-                    self.conditions(&mut none, "", range);
-                    out.push((none, "GROUP BY agent_id".to_string(), columns(&["agent_id"]), sign));
-                }
                 continue;
             }
             let mut keys = self.group_by.to_vec();
@@ -406,7 +435,7 @@ impl RollupRead<'_> {
             let sums = self.rollup.sums("", self.sums, self.postgres);
             let selected = if select.is_empty() { sums } else { format!("{select}, {sums}") };
             let mut q = Select::new(&format!("SELECT {selected} FROM {table}"));
-            self.conditions(&mut q, "", range);
+            self.conditions(&mut q, "", Some(range));
             let tail = if select.is_empty() { String::new() } else { format!("GROUP BY {select}") };
             out.push((q, tail, columns(&keys), sign));
         }
@@ -571,9 +600,8 @@ impl Store {
         // The ranges' queries run side by side, each on its own connection (a 90-day range is
         // three: leftover days, whole months, leftover days).
         let mut running = tokio::task::JoinSet::new();
-        for (i, (q, tail, columns, sign)) in
-            read.queries(crate::now_millis().div_euclid(DAY_MS)).into_iter().enumerate()
-        {
+        let today = crate::now_millis().div_euclid(DAY_MS);
+        for (i, (q, tail, columns, sign)) in read.queries(today).into_iter().enumerate() {
             let pool = self.pool().clone();
             running
                 .spawn(async move { (i, q.fetch_packed(&pool, postgres, &tail, &columns).await.map(|p| (p, sign))) });
@@ -585,7 +613,7 @@ impl Store {
         }
         // In the order of the queries, so that rows come out in the same order every time.
         packs.sort_by_key(|(i, _)| *i);
-        let subtracted = packs.iter().any(|(_, (_, sign))| *sign < 0.0);
+        let subtracted = read.ranges(today).iter().any(|(_, sign)| *sign < 0.0);
         let mut out: Vec<RollupRow> = Vec::with_capacity(packs.iter().map(|(_, (p, _))| p.len()).sum());
         let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
         let f = |row: &Signed<sql::PackedRow>, c: &str| row.float_or_zero(c);

@@ -559,6 +559,22 @@ const OLD_AGENT_KEYS: [&str; 2] = [
     "PRIMARY KEY (workspace_id, agent_id, grain, period, scorecard_id, vendor_id, team_id)",
 ];
 
+/// The rollups SQLite keeps WITHOUT ROWID (`Store::sqlite_layout`): table, primary key, and
+/// the older keys it converts from (a rowid table with the same key is converted too).
+const SQLITE_LAYOUTS: [(&str, &str, &[&str]); 3] = [
+    ("rollup_agent", SQLITE_AGENT_KEY, &OLD_AGENT_KEYS),
+    (
+        "rollup_segment",
+        "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, channel, scorecard_id, grader_class)",
+        &[],
+    ),
+    (
+        "rollup_criterion",
+        "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, scorecard_id, criterion_id)",
+        &[],
+    ),
+];
+
 pub(crate) const AGENT_VALUES: &[&str] = &[
     "evaluations",
     "scored",
@@ -796,45 +812,49 @@ impl Store {
         Ok(counted)
     }
 
-    /// SQLite only: keeps the agent rollup as a WITHOUT ROWID table keyed by grain, then agent
-    /// ([`SQLITE_AGENT_KEY`]), so a report per agent reads each agent's rows side by side (see
-    /// `RollupRead::queries`), and the month and all-time rows of every agent lie together
-    /// instead of between each agent's day rows: a quarter per agent read 38 ms at 1M
-    /// reviews keyed agent first, 22 ms keyed grain first; all time 25 and 13 ms. With the
-    /// portable key (period first) SQLite sorted every row of the range to group it, and with
-    /// a rowid table each row was a separate lookup. Converts a table in either older layout
-    /// in place, keeping its rows. PostgreSQL keeps the portable layout and groups by hashing.
+    /// SQLite only: keeps the rollups as WITHOUT ROWID tables ([`SQLITE_LAYOUTS`]), whose rows
+    /// live in their key's B-tree: a range read walks the rows themselves instead of the key
+    /// index plus a lookup per row, and an upsert changes one B-tree instead of two. The agent
+    /// rollup is keyed by grain, then agent ([`SQLITE_AGENT_KEY`]), so a report per agent reads
+    /// each agent's rows side by side (see `RollupRead::queries`), and the month and all-time
+    /// rows of every agent lie together instead of between each agent's day rows: a quarter
+    /// per agent read 38 ms at 1M reviews keyed agent first, 22 ms keyed grain first; all time
+    /// 25 and 13 ms (with the portable key, period first, SQLite sorted every row of the range
+    /// to group it). Converts a table in an older layout in place, keeping its rows.
+    /// PostgreSQL keeps the portable layout and groups by hashing.
     pub(crate) async fn sqlite_layout(&self) -> Result<()> {
         if self.backend() != crate::Backend::Sqlite {
             return Ok(());
         }
-        let created: String =
-            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rollup_agent'")
-                .fetch_one(self.pool())
-                .await?;
-        if created.contains(SQLITE_AGENT_KEY) && created.contains("WITHOUT ROWID") {
-            return Ok(());
+        for (table, key, older) in SQLITE_LAYOUTS {
+            let created: String =
+                sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                    .bind(table)
+                    .fetch_one(self.pool())
+                    .await?;
+            if created.contains(key) && created.contains("WITHOUT ROWID") {
+                continue;
+            }
+            let Some(old_key) = std::iter::once(&key).chain(older).find(|k| created.contains(**k)) else {
+                return Err(crate::StoreError::Database(format!("{table} has an unexpected layout: {created}")));
+            };
+            // The column definitions as they stand (SQLite keeps the CREATE statement, quoted or
+            // not).
+            let columns = &created[created.find('(').unwrap_or(0)..];
+            let columns = columns.replace(old_key, key).replace(" WITHOUT ROWID", "");
+            let create = format!("CREATE TABLE {table}_converted {columns} WITHOUT ROWID");
+            let key_columns = &key["PRIMARY KEY (".len()..key.len() - 1];
+            // Copied in key order, so the new table's pages are filled as it is built.
+            let copy = format!("INSERT INTO {table}_converted SELECT * FROM {table} ORDER BY {key_columns}");
+            let drop = format!("DROP TABLE {table}");
+            let rename = format!("ALTER TABLE {table}_converted RENAME TO {table}");
+            let mut tx = self.write().await?;
+            for statement in [&create, &copy, &drop, &rename] {
+                sqlx::query(sqlx::AssertSqlSafe(statement.as_str())).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            tracing::info!(table, "rollup table converted to SQLite's layout");
         }
-        let Some(old_key) = OLD_AGENT_KEYS.iter().find(|k| created.contains(**k)) else {
-            return Err(crate::StoreError::Database(format!("rollup_agent has an unexpected layout: {created}")));
-        };
-        // The column definitions as they stand (SQLite keeps the CREATE statement, quoted or not).
-        let columns = &created[created.find('(').unwrap_or(0)..];
-        let columns = columns.replace(old_key, SQLITE_AGENT_KEY).replace(" WITHOUT ROWID", "");
-        let create = format!("CREATE TABLE rollup_agent_by_grain {columns} WITHOUT ROWID");
-        let key_columns = &SQLITE_AGENT_KEY["PRIMARY KEY (".len()..SQLITE_AGENT_KEY.len() - 1];
-        // Copied in key order, so the new table's pages are filled as it is built.
-        let copy = format!("INSERT INTO rollup_agent_by_grain SELECT * FROM rollup_agent ORDER BY {key_columns}");
-        let mut tx = self.write().await?;
-        for statement in [
-            create.as_str(),
-            copy.as_str(),
-            "DROP TABLE rollup_agent",
-            "ALTER TABLE rollup_agent_by_grain RENAME TO rollup_agent",
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -912,6 +932,14 @@ mod tests {
         };
         let created = layout().await;
         assert!(created.contains(super::SQLITE_AGENT_KEY) && created.contains("WITHOUT ROWID"), "{created}");
+        for (table, key, _) in super::SQLITE_LAYOUTS {
+            let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(table)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert!(sql.contains(key) && sql.contains("WITHOUT ROWID"), "{sql}");
+        }
         let values = vec!["1"; super::AGENT_VALUES.len()].join(", ");
         for (old_key, rowid) in [(super::OLD_AGENT_KEYS[0], true), (super::OLD_AGENT_KEYS[1], false)] {
             let mut old = created.replace(super::SQLITE_AGENT_KEY, old_key);
