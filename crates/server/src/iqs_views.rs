@@ -504,10 +504,11 @@ pub async fn csat_report(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let bands = state.store.get_workspace(ws).await?.settings.bands;
     let ranged = IqsFilter { from: Some(from * DAY_MS), to: Some(to * DAY_MS), ..filter.clone() };
     let (high_score, low_csat, low_score, high_csat) = (bands.excellent, 2, bands.good, 5);
-    let high =
-        state.store.iqs_csat_mismatches(ws, scope, &ranged, true, (high_score, low_csat), MISMATCH_LIMIT).await?;
-    let low =
-        state.store.iqs_csat_mismatches(ws, scope, &ranged, false, (low_score, high_csat), MISMATCH_LIMIT).await?;
+    // Both lists are read side by side, each on its own connection.
+    let (high, low) = tokio::try_join!(
+        state.store.iqs_csat_mismatches(ws, scope, &ranged, true, (high_score, low_csat), MISMATCH_LIMIT),
+        state.store.iqs_csat_mismatches(ws, scope, &ranged, false, (low_score, high_csat), MISMATCH_LIMIT),
+    )?;
     Ok(CsatReport {
         from: day_text(from),
         to: day_text(to),
