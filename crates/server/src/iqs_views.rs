@@ -670,9 +670,11 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let (from, to) = range_or_last(filter, 30);
     let previous_from = (from - (to - from)).max(0);
     let filter = IqsFilter { channel: None, ..filter.clone() };
-    // Both periods are read side by side, each on its own connection; names come with the rows.
-    let (current, previous) = tokio::try_join!(
-        state.store.rollup_sums(
+    // Both periods are read together (on SQLite in one walk over the agents); names come with
+    // the rows.
+    let (current, previous) = state
+        .store
+        .rollup_sums_compared(
             Sums::Scores,
             ws,
             scope,
@@ -680,19 +682,9 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
             &["agent_id"],
             &filter,
             (from, to),
-            TimeMode::Total
-        ),
-        state.store.rollup_sums(
-            Sums::Iqs,
-            ws,
-            scope,
-            Rollup::Agent,
-            &["agent_id"],
-            &filter,
             (previous_from, from),
-            TimeMode::Total
-        ),
-    )?;
+        )
+        .await?;
     let previous: HashMap<&str, &ScoreSums> = previous.iter().map(|r| (r.key[0].as_str(), &r.sums)).collect();
     let lines: Vec<LeaderLine> = current
         .iter()

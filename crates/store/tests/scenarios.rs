@@ -27,6 +27,7 @@ scenarios!(
     iqs_report_is_a_ratio_of_sums,
     lists_respect_vendor_scope,
     rollups_follow_submissions_and_match_a_rebuild,
+    a_period_read_with_its_previous_matches_two_reads,
     concurrent_submissions_match_a_rebuild,
     targets_round_trip_and_refuse_bad_input,
     self_assessment_rollups_pair_both_ways_and_match_a_rebuild,
@@ -36,8 +37,8 @@ scenarios!(
 #[path = "scenarios/reports.rs"]
 mod reports;
 use reports::{
-    concurrent_submissions_match_a_rebuild, rollups_follow_submissions_and_match_a_rebuild,
-    targets_round_trip_and_refuse_bad_input,
+    a_period_read_with_its_previous_matches_two_reads, concurrent_submissions_match_a_rebuild,
+    rollups_follow_submissions_and_match_a_rebuild, targets_round_trip_and_refuse_bad_input,
 };
 #[path = "scenarios/self_assessment.rs"]
 mod self_assessment;

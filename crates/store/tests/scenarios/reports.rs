@@ -486,3 +486,67 @@ pub async fn concurrent_submissions_match_a_rebuild(db: &TestDatabase) -> Result
     ensure!(kept == rebuilt, "kept {kept:#?}\nrebuilt {rebuilt:#?}");
     Ok(())
 }
+
+/// A per-agent read of a period with the IQS sums of its previous period (on SQLite one walk
+/// over the agents, the two periods' ranges merged, some taken away) gives what two separate
+/// reads give, for ranges of many lengths and positions around the months of the history:
+/// groups with nothing in the period are left out of it (every agent, where only the previous
+/// period has reviews), and the previous period lists its groups with something scored.
+pub(crate) async fn a_period_read_with_its_previous_matches_two_reads(db: &TestDatabase) -> Result<()> {
+    let h = history(db).await?;
+    let store = &db.store;
+    let filter = IqsFilter::default();
+    let start = Date::parse("2026-01-01").unwrap().days();
+    // Among them Feb 2 up to Feb 28 (February's rows less Feb 1's and Feb 28's), whose previous
+    // period ends with Feb 1's rows: one range in both periods, with both signs.
+    let mut only_previous = 0;
+    for from in (start..start + 95).step_by(4) {
+        for length in [1, 5, 13, 26, 30, 45] {
+            let (days, previous) = ((from, from + length), (from - length, from));
+            let agent = Rollup::Agent;
+            let (current, earlier) = store
+                .rollup_sums_compared(
+                    Sums::Scores,
+                    h.ws,
+                    VendorScope::All,
+                    agent,
+                    &["agent_id"],
+                    &filter,
+                    days,
+                    previous,
+                )
+                .await?;
+            let all = VendorScope::All;
+            let total = TimeMode::Total;
+            let want = store.rollup_sums(Sums::Scores, h.ws, all, agent, &["agent_id"], &filter, days, total).await?;
+            let mut want_earlier =
+                store.rollup_sums(Sums::Iqs, h.ws, all, agent, &["agent_id"], &filter, previous, total).await?;
+            want_earlier.retain(|r| r.sums.scored != 0);
+            let sorted = |mut rows: Vec<RollupRow>| {
+                rows.sort_by(|a, b| a.key.cmp(&b.key));
+                rows
+            };
+            let (current, earlier, want, want_earlier) =
+                (sorted(current), sorted(earlier), sorted(want), sorted(want_earlier));
+            let same = |a: &[RollupRow], b: &[RollupRow]| {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        x.key == y.key
+                            && x.name == y.name
+                            && x.sums.evaluations == y.sums.evaluations
+                            && x.sums.scored == y.sums.scored
+                            && close(Some(x.sums.earned), Some(y.sums.earned))
+                            && close(Some(x.sums.possible), Some(y.sums.possible))
+                            && close(Some(x.sums.earned_sq), Some(y.sums.earned_sq))
+                            && close(Some(x.sums.score_sum), Some(y.sums.score_sum))
+                            && x.sums.critical_failed == y.sums.critical_failed
+                    })
+            };
+            ensure!(same(&current, &want), "{days:?}: {current:?}\nwant {want:?}");
+            ensure!(same(&earlier, &want_earlier), "{previous:?}: {earlier:?}\nwant {want_earlier:?}");
+            only_previous += usize::from(current.is_empty() && !earlier.is_empty());
+        }
+    }
+    ensure!(only_previous > 0, "no range whose reviews are all in its previous period");
+    Ok(())
+}
