@@ -251,6 +251,12 @@ pub(crate) fn signed_ranges((from, to): (i64, i64), today: i64) -> Vec<SignedRan
     out
 }
 
+/// How many statements a walk over every agent is split into: one per core, up to four.
+fn walk_parts() -> usize {
+    static PARTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PARTS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+}
+
 /// A range of rollup rows in one walk over the agents: the sign its sums enter the period's
 /// total with, and the sign they enter the previous period's (0: not in that period).
 type WalkRange = ((Grain, i64, i64), i64, i64);
@@ -413,19 +419,27 @@ impl RollupRead<'_> {
             out.push((listed, "GROUP BY r.agent_id, a.name".to_string(), columns(&["agent_id", "agent_name"]), 1.0));
             return out;
         }
-        let mut agents = Select::new(&format!(
-            "{with}SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN g CROSS JOIN {table} r",
-            sums("r.")
-        ));
-        // CROSS JOIN: SQLite keeps agents as the outer loop, then the ranges.
-        agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id").and_raw(&in_ranges("r."));
-        self.conditions(&mut agents, "r.", None);
-        out.push((
-            agents,
-            "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string(),
-            columns(&["agent_id", "agent_name"]),
-            1.0,
-        ));
+        // The walk is CPU work on one connection's thread: split the agents between as many
+        // statements as there are cores, run side by side (each seeks its own agents).
+        let parts = walk_parts();
+        for part in 0..parts {
+            let mut agents = Select::new(&format!(
+                "{with}SELECT a.id AS agent_id, a.name AS agent_name, {} FROM agents a CROSS JOIN g CROSS JOIN {table} r",
+                sums("r.")
+            ));
+            // CROSS JOIN: SQLite keeps agents as the outer loop, then the ranges.
+            agents.and_text("a.workspace_id", self.workspace).and_raw("r.agent_id = a.id").and_raw(&in_ranges("r."));
+            if parts > 1 {
+                agents.and_raw(&format!("a.rowid % {parts} = {part}"));
+            }
+            self.conditions(&mut agents, "r.", None);
+            out.push((
+                agents,
+                "GROUP BY a.workspace_id, a.vendor_id, a.name, a.id".to_string(),
+                columns(&["agent_id", "agent_name"]),
+                1.0,
+            ));
+        }
         if self.filter.agent_id.is_none() {
             let mut none = Select::new(&format!(
                 "{with}SELECT r.agent_id AS agent_id, {} FROM g CROSS JOIN {table} r",
