@@ -26,6 +26,7 @@ scenarios!(
     the_same_import_twice_at_once_creates_no_duplicates,
     iqs_report_is_a_ratio_of_sums,
     lists_respect_vendor_scope,
+    workspace_lists_page_by_an_index,
     rollups_follow_submissions_and_match_a_rebuild,
     a_period_read_with_its_previous_matches_two_reads,
     concurrent_submissions_match_a_rebuild,
@@ -96,6 +97,29 @@ async fn migrations_match_the_build(db: &TestDatabase) -> Result<()> {
     // Running them again changes nothing.
     db.store.migrate().await?;
     ensure!(db.store.ping().await);
+    Ok(())
+}
+
+/// A page of a whole workspace's conversations or evaluations, newest first, is read from an
+/// index in that order: without one, every page sorted the workspace (seconds at a million).
+async fn workspace_lists_page_by_an_index(db: &TestDatabase) -> Result<()> {
+    use sqlx::Row;
+    for table in ["conversations", "evaluations"] {
+        let plan = if db.backend() == Backend::Sqlite {
+            let sql =
+                format!("EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE workspace_id = 'w' ORDER BY id DESC LIMIT 51");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await?;
+            rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ")
+        } else {
+            // PostgreSQL plans by size: ask which index the migration made.
+            let sql = format!("SELECT indexdef FROM pg_indexes WHERE tablename = '{table}'");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await?;
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?.join("; ")
+        };
+        let index = format!("{table}_workspace");
+        ensure!(plan.contains(&index), "{table}: {plan}");
+        ensure!(!plan.contains("TEMP B-TREE"), "{table} sorts: {plan}");
+    }
     Ok(())
 }
 
