@@ -136,14 +136,17 @@ async fn insert_answers(tx: &mut crate::WriteTx, id: EvaluationId, answers: &[An
     }
     // One statement for all of them: each statement is a round trip to SQLite's worker thread
     // while the writers' turn is held.
-    let sql = crate::sql::insert_values(
-        crate::sql::positional(tx),
-        "evaluation_answers",
-        &["evaluation_id", "criterion_id", "position", "option_index", "comment"],
-        answers.len(),
-    );
+    let sql =
+        crate::sql::insert_values(crate::sql::positional(tx), "evaluation_answers", ANSWER_COLUMNS, answers.len());
+    bind_answers(sqlx::query(sqlx::AssertSqlSafe(sql)), id, answers).execute(&mut **tx).await?;
+    Ok(())
+}
+
+const ANSWER_COLUMNS: &[&str] = &["evaluation_id", "criterion_id", "position", "option_index", "comment"];
+
+/// Binds the values of [`ANSWER_COLUMNS`] for every answer, in order.
+fn bind_answers<'q>(mut query: AnyQuery<'q>, id: EvaluationId, answers: &'q [Answer]) -> AnyQuery<'q> {
     let id = id.to_string();
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (position, a) in answers.iter().enumerate() {
         let option = match a.choice {
             Choice::Option(o) => Some(o as i64),
@@ -152,9 +155,10 @@ async fn insert_answers(tx: &mut crate::WriteTx, id: EvaluationId, answers: &[An
         query =
             query.bind(id.clone()).bind(a.criterion_id.to_string()).bind(position as i64).bind(option).bind(&a.comment);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    query
 }
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// The answers of `ids` in their scorecard order, one list per id (empty when none), read on
 /// `conn` (a pool connection, or a transaction that must see its own writes).
@@ -284,11 +288,16 @@ impl Store {
         let (draft, version) = self.new_draft(workspace, conversation, new, true).await?;
         let submission = self.prepare_submission(&draft, version, policy).await?;
         let now = draft.created_at;
-        let mut tx = self.write().await?;
+        let mut tx = self.write_opened_by_first_statement().await?;
         crate::self_assessment::lock_conversation(&mut tx, &draft.conversation_id.to_string()).await?;
-        // Written as submitted at once: each statement is a turn of the writers' queue.
-        insert_evaluation(&mut tx, workspace, &draft, Some(&submission)).await?;
-        self.record_submission(&mut tx, workspace, &draft, &submission, now).await?;
+        // Written as submitted at once; on SQLite in one statement with the pairs it forms.
+        let found = if self.backend() == crate::Backend::Sqlite {
+            Some(insert_submitted_at_once(&mut tx, workspace, &draft, &submission).await?)
+        } else {
+            insert_evaluation(&mut tx, workspace, &draft, Some(&submission)).await?;
+            None
+        };
+        self.record_submission(&mut tx, workspace, &draft, &submission, now, found).await?;
         tx.commit().await?;
         Ok((submitted(draft, submission.result, now), 2))
     }
@@ -462,7 +471,7 @@ impl Store {
         let now = at;
         let mut tx = self.write().await?;
         mark_submitted(&mut tx, id, revision, &submission, now).await?;
-        self.record_submission(&mut tx, workspace, &current, &submission, now).await?;
+        self.record_submission(&mut tx, workspace, &current, &submission, now, None).await?;
         tx.commit().await?;
         if current.kind == EvaluationKind::Audit {
             return self.get_evaluation(workspace, id).await;
@@ -507,15 +516,16 @@ impl Store {
         evaluation: &Evaluation,
         s: &Submission,
         now: Millis,
+        found: Option<Vec<crate::self_assessment::Pair>>,
     ) -> Result<()> {
-        if s.counted || evaluation.kind == EvaluationKind::SelfReview {
+        if let Some(side) = pair_side(evaluation, s) {
             // Before the rollup rows below: every writer locks the conversation first.
-            let side = if evaluation.kind == EvaluationKind::SelfReview {
-                crate::self_assessment::PairSide::Self_
-            } else {
-                crate::self_assessment::PairSide::Review
-            };
-            crate::self_assessment::add_pairs_of(tx, workspace, &[evaluation.id], side).await?;
+            match found {
+                Some(found) => {
+                    crate::self_assessment::add_found_pairs(tx, workspace, evaluation.id, side, found).await?
+                }
+                None => crate::self_assessment::add_pairs_of(tx, workspace, &[evaluation.id], side).await?,
+            }
         }
         if let Some(context) = &s.context {
             let facts = crate::rollups::EvaluationFacts::new(
@@ -640,25 +650,85 @@ struct Submission {
     policy: ScoringPolicy,
 }
 
-/// Writes a new evaluation and its answers: a draft (revision 1), or with `submitted` the draft
-/// as its submission at its creation time leaves it (revision 2), with the outcomes its rollup
-/// rows count (see [`mark_submitted`]).
+/// Writes a new evaluation and its answers (see [`bind_evaluation`]).
 async fn insert_evaluation(
     tx: &mut crate::WriteTx,
     workspace: WorkspaceId,
     draft: &Evaluation,
     submitted: Option<&Submission>,
 ) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO evaluations (id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind,
-             overall_feedback, vendor_id, team_id, agent_id, created_at, updated_at, status, revision, submitted_at,
-             score, earned, possible, critical_failed, critical_failures, {})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14,
-             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+    let query = sqlx::query(sqlx::AssertSqlSafe(evaluation_insert(false)));
+    bind_evaluation(query, workspace, draft, submitted).execute(&mut **tx).await?;
+    insert_answers(tx, draft.id, &draft.answers).await
+}
+
+/// [`insert_evaluation`] of a review or self-review submitted at once, on SQLite, in one
+/// statement that also opens the writer's savepoint and reads the pairs the evaluation forms
+/// (when it counts or is a self-review: what [`Store::record_submission`] pairs): the writers'
+/// turn is held for one round trip to SQLite's thread instead of four.
+async fn insert_submitted_at_once(
+    tx: &mut crate::WriteTx,
+    workspace: WorkspaceId,
+    draft: &Evaluation,
+    submission: &Submission,
+) -> Result<Vec<crate::self_assessment::Pair>> {
+    let mut sql = format!("{}{}", tx.opening(), evaluation_insert(true));
+    if !draft.answers.is_empty() {
+        sql.push_str(";\n");
+        sql.push_str(&crate::sql::insert_values(true, "evaluation_answers", ANSWER_COLUMNS, draft.answers.len()));
+    }
+    let side = pair_side(draft, submission);
+    if let Some(side) = side {
+        let column = if side == crate::self_assessment::PairSide::Self_ { "s.id" } else { "e.id" };
+        sql.push_str(";\n");
+        sql.push_str(&crate::self_assessment::pairs_sql(column, "?"));
+    }
+    let query = bind_evaluation(sqlx::query(sqlx::AssertSqlSafe(sql)), workspace, draft, Some(submission));
+    let mut query = bind_answers(query, draft.id, &draft.answers);
+    if side.is_some() {
+        query = query.bind(draft.id.to_string());
+    }
+    crate::self_assessment::pairs_of_rows(&query.fetch_all(&mut **tx).await?)
+}
+
+/// Which side of a self-assessment pair a submitted evaluation is, if it can be one.
+fn pair_side(evaluation: &Evaluation, s: &Submission) -> Option<crate::self_assessment::PairSide> {
+    if evaluation.kind == EvaluationKind::SelfReview {
+        Some(crate::self_assessment::PairSide::Self_)
+    } else if s.counted {
+        Some(crate::self_assessment::PairSide::Review)
+    } else {
+        None
+    }
+}
+
+/// The INSERT of an evaluation row ([`bind_evaluation`] binds its values), with `?`
+/// placeholders when `positional` (SQLite; see `sql::insert_values`).
+fn evaluation_insert(positional: bool) -> String {
+    let columns = format!(
+        "id, workspace_id, conversation_id, scorecard_version_id, reviewer_id, kind, overall_feedback, vendor_id,
+         team_id, agent_id, created_at, updated_at, status, revision, submitted_at, score, earned, possible,
+         critical_failed, critical_failures, {}",
         crate::rollups::SNAPSHOT_COLUMNS
     );
+    let marks = (1..=columns.split(',').count())
+        .map(|i| if positional { "?".to_string() } else { format!("${i}") })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("INSERT INTO evaluations ({columns}) VALUES ({marks})")
+}
+
+/// Binds the values of [`evaluation_insert`]: a draft (revision 1), or with `submitted` the
+/// draft as its submission at its creation time leaves it (revision 2), with the outcomes its
+/// rollup rows count (see [`mark_submitted`]).
+fn bind_evaluation<'q>(
+    query: AnyQuery<'q>,
+    workspace: WorkspaceId,
+    draft: &'q Evaluation,
+    submitted: Option<&Submission>,
+) -> AnyQuery<'q> {
     let result = submitted.map(|s| &s.result);
-    let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let query = query
         .bind(draft.id.to_string())
         .bind(workspace.to_string())
         .bind(draft.conversation_id.to_string())
@@ -670,6 +740,7 @@ async fn insert_evaluation(
         .bind(draft.team_id.map(|t| t.to_string()))
         .bind(draft.agent_id.map(|a| a.to_string()))
         .bind(draft.created_at)
+        .bind(draft.created_at)
         .bind(if submitted.is_some() { "submitted" } else { "draft" })
         .bind(if submitted.is_some() { 2i64 } else { 1 })
         .bind(submitted.map(|_| draft.created_at))
@@ -678,9 +749,7 @@ async fn insert_evaluation(
         .bind_float(result.map(|r| r.possible))
         .bind(result.map(|r| i64::from(r.critical_failed)))
         .bind(result.map(|r| sql::to_json(&r.critical_failures)));
-    let query = crate::rollups::bind_snapshot(query, submitted.and_then(|s| s.context.as_ref()));
-    query.execute(&mut **tx).await?;
-    insert_answers(tx, draft.id, &draft.answers).await
+    crate::rollups::bind_snapshot(query, submitted.and_then(|s| s.context.as_ref()))
 }
 
 /// Marks a draft at `revision` submitted with its score, and for one that counts in IQS the

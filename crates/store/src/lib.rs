@@ -231,7 +231,16 @@ impl Store {
     /// Starts a write transaction (on SQLite, a writer's turn in the current batch).
     pub(crate) async fn write(&self) -> Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers).await,
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, false).await,
+            Backend::Postgres => WriteTx::postgres(&self.pool).await,
+        }
+    }
+
+    /// [`Store::write`] whose first statement must begin with [`WriteTx::opening`] (on SQLite it
+    /// opens the writer's savepoint with it).
+    pub(crate) async fn write_opened_by_first_statement(&self) -> Result<WriteTx> {
+        match self.backend {
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, true).await,
             Backend::Postgres => WriteTx::postgres(&self.pool).await,
         }
     }

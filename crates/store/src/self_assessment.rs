@@ -84,7 +84,7 @@ pub struct SelfAssessmentSums {
 }
 
 /// A self-review and a counted review of the same conversation and scorecard version.
-struct Pair {
+pub(crate) struct Pair {
     self_id: EvaluationId,
     review_id: EvaluationId,
     version_id: String,
@@ -225,7 +225,16 @@ async fn pairs_where(conn: &mut AnyConnection, side: &str, ids: &[EvaluationId])
         return Ok(Vec::new());
     }
     let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(pairs_sql(side, &placeholders)));
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    pairs_of_rows(&query.fetch_all(&mut *conn).await?)
+}
+
+/// The query of [`pairs_where`], its ids given as `placeholders`.
+pub(crate) fn pairs_sql(side: &str, placeholders: &str) -> String {
+    format!(
         "SELECT s.id AS self_id, e.id AS review_id, s.scorecard_version_id, sv.scorecard_id, s.vendor_id, s.team_id,
                 s.agent_id, s.submitted_at, s.score AS self_score, e.score AS review_score
          FROM evaluations s
@@ -234,11 +243,11 @@ async fn pairs_where(conn: &mut AnyConnection, side: &str, ids: &[EvaluationId])
          WHERE s.kind = 'self_review' AND s.status = 'submitted' AND s.agent_id IS NOT NULL
            AND e.status = 'submitted' AND e.kind IN ('review', 'calibrated')
            AND COALESCE(e.calibration_session_id, '') = '' AND {side} IN ({placeholders})"
-    )));
-    for id in ids {
-        query = query.bind(id.to_string());
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    )
+}
+
+/// The pairs in rows of [`pairs_sql`].
+pub(crate) fn pairs_of_rows(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Pair>> {
     rows.iter()
         .map(|r| {
             Ok(Pair {
@@ -330,6 +339,27 @@ pub(crate) async fn add_pairs_of(
         }
         add_pairs(&mut *conn, &mut batch, &pairs, &mut definitions).await?;
     }
+    batch.flush(conn).await
+}
+
+/// [`add_pairs_of`] one evaluation, `id`, whose pairs the caller has already read (in the
+/// statement that wrote it: [`pairs_sql`] with `s.id` for a self-review, `e.id` for a review), on
+/// SQLite, where the writer that wrote it is the only one.
+pub(crate) async fn add_found_pairs(
+    conn: &mut AnyConnection,
+    workspace: WorkspaceId,
+    id: EvaluationId,
+    side: PairSide,
+    found: Vec<Pair>,
+) -> Result<()> {
+    debug_assert!(side != PairSide::Both, "one evaluation is one side");
+    // A review pairs with the self-reviews submitted before it, never with itself.
+    let pairs: Vec<Pair> = found.into_iter().filter(|p| side != PairSide::Review || p.self_id != id).collect();
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let mut batch = SelfBatch::new(workspace);
+    add_pairs(&mut *conn, &mut batch, &pairs, &mut HashMap::new()).await?;
     batch.flush(conn).await
 }
 
