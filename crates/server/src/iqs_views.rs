@@ -569,13 +569,8 @@ pub async fn self_assessment(state: &AppState, viewer: &Viewer, filter: &IqsFilt
     let ws = viewer.workspace_id;
     let scope = viewer.vendor_scope();
     let (from, to) = range_or_last(filter, 90);
-    let sums = state.store.self_assessment_sums(ws, scope, filter, (from, to)).await?;
-    // IQS, FCR and handle time of the agents with pairs only: a few hundred of thousands.
-    let with_pairs: Vec<String> = sums.agents.iter().map(|a| a.agent_id.clone()).collect();
-    let agent_rows = state
-        .store
-        .agent_sums_of(ws, scope, &IqsFilter { channel: None, ..filter.clone() }, (from, to), &with_pairs)
-        .await?;
+    // With IQS, FCR and handle time of the agents with pairs only: a few hundred of thousands.
+    let (sums, agent_rows) = state.store.self_assessment_with_outcomes(ws, scope, filter, (from, to)).await?;
     let outcomes: HashMap<&str, &RollupRow> = agent_rows.iter().map(|r| (r.key[0].as_str(), r)).collect();
     let mut agent_lines: Vec<SelfAssessmentAgent> = sums
         .agents

@@ -424,6 +424,43 @@ pub(crate) async fn rebuild(conn: &mut AnyConnection, workspace: WorkspaceId) ->
 }
 
 impl Store {
+    /// [`Store::self_assessment_sums`] and, for the agents with pairs, their outcome sums (IQS,
+    /// FCR, handle time: [`Store::agent_sums_of`]) over the same days, without a channel
+    /// filter. PostgreSQL reads every agent's outcomes anyway, so there both reads run side by
+    /// side; SQLite seeks the agents with pairs once it knows them.
+    pub async fn self_assessment_with_outcomes(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        filter: &IqsFilter,
+        days: (i64, i64),
+    ) -> Result<(SelfAssessmentSums, Vec<crate::reports::RollupRow>)> {
+        let filter = IqsFilter { channel: None, ..filter.clone() };
+        if self.backend() == Backend::Postgres {
+            let (sums, rows) = tokio::try_join!(
+                self.self_assessment_sums(workspace, scope, &filter, days),
+                self.rollup_sums(
+                    crate::reports::Sums::Outcomes,
+                    workspace,
+                    scope,
+                    crate::reports::Rollup::Agent,
+                    &["agent_id"],
+                    &filter,
+                    days,
+                    crate::reports::TimeMode::Total,
+                ),
+            )?;
+            let paired: HashSet<&str> = sums.agents.iter().map(|a| a.agent_id.as_str()).collect();
+            let rows =
+                rows.into_iter().filter(|r| r.key.first().is_some_and(|a| paired.contains(a.as_str()))).collect();
+            return Ok((sums, rows));
+        }
+        let sums = self.self_assessment_sums(workspace, scope, &filter, days).await?;
+        let paired: Vec<String> = sums.agents.iter().map(|a| a.agent_id.clone()).collect();
+        let rows = self.agent_sums_of(workspace, scope, &filter, days, &paired).await?;
+        Ok((sums, rows))
+    }
+
     /// The self-assessment sums of the self-reviews submitted in `[from_day, to_day)`, per
     /// agent and per criterion, with the filter's vendor, team, agent and scorecard and the
     /// viewer's vendor scope (a channel filter does not apply: pairs are not kept per channel).
@@ -437,9 +474,16 @@ impl Store {
         let mut agents: HashMap<String, SelfAgentSums> = HashMap::new();
         let mut criteria: HashMap<String, SelfCriterionSums> = HashMap::new();
         let postgres = self.backend() == Backend::Postgres;
-        // One query per range of rows: SQLite plans `(range) OR (range)` as a scan of the
-        // workspace's every row.
-        for (grain, from, to) in month_and_day_ranges(days) {
+        let columns =
+            |keys: &[&str], values: &[&str]| keys.iter().chain(values).map(|c| c.to_string()).collect::<Vec<_>>();
+        let sums = |columns: &[&str]| {
+            columns.iter().map(|c| format!("CAST(SUM(r.{c}) AS DOUBLE PRECISION) AS {c}")).collect::<Vec<_>>()
+        };
+        // Two queries per range of rows (SQLite plans `(range) OR (range)` as a scan of the
+        // workspace's every row), all side by side, each on its own connection: one after the
+        // other they took 113 ms at p95 on PostgreSQL at 1M.
+        let mut running = tokio::task::JoinSet::new();
+        for (i, (grain, from, to)) in month_and_day_ranges(days).into_iter().enumerate() {
             let filtered = |base: &str| {
                 let mut q = Select::new(base);
                 q.and_text("r.workspace_id", workspace)
@@ -453,54 +497,60 @@ impl Store {
                     .and_opt_text("r.scorecard_id", filter.scorecard_id);
                 q
             };
-            let sums = |columns: &[&str]| {
-                columns.iter().map(|c| format!("CAST(SUM(r.{c}) AS DOUBLE PRECISION) AS {c}")).collect::<Vec<_>>()
-            };
-            let columns =
-                |keys: &[&str], values: &[&str]| keys.iter().chain(values).map(|c| c.to_string()).collect::<Vec<_>>();
-            let rows = filtered(&format!(
+            let per_agent = filtered(&format!(
                 "SELECT r.agent_id, a.name, {} FROM rollup_self r JOIN agents a ON a.id = r.agent_id",
                 sums(SELF_VALUES).join(", ")
-            ))
-            .fetch_packed(
-                self.pool(),
-                postgres,
-                "GROUP BY r.agent_id, a.name",
-                &columns(&["agent_id", "name"], SELF_VALUES),
-            )
-            .await?;
-            for r in rows.iter() {
-                let line = SelfAgentSums {
-                    agent_id: r.opt_text("agent_id")?.unwrap_or_default(),
-                    name: r.opt_text("name")?.unwrap_or_default(),
-                    pairs: r.float_or_zero("pairs")? as i64,
-                    self_n: r.float_or_zero("self_n")? as i64,
-                    self_sum: r.float_or_zero("self_sum")?,
-                    review_n: r.float_or_zero("review_n")? as i64,
-                    review_sum: r.float_or_zero("review_sum")?,
-                };
-                agents.entry(line.agent_id.clone()).or_default().add(&line);
-            }
-            let mut q = filtered(&format!(
+            ));
+            let mut per_criterion = filtered(&format!(
                 "SELECT r.criterion_id, {} FROM rollup_self_criterion r",
                 sums(SELF_CRITERION_VALUES).join(", ")
             ));
             // Per-agent rows when a team or agent is asked for, else the all-teams rows (never
             // both: that would count twice).
             if filter.team_id.is_some() || filter.agent_id.is_some() {
-                q.and_raw(&format!("r.agent_id <> '{ALL_TEAMS}'"));
+                per_criterion.and_raw(&format!("r.agent_id <> '{ALL_TEAMS}'"));
             } else {
-                q.and_raw(&format!("r.agent_id = '{ALL_TEAMS}'"));
+                per_criterion.and_raw(&format!("r.agent_id = '{ALL_TEAMS}'"));
             }
-            let columns = columns(&["criterion_id"], SELF_CRITERION_VALUES);
-            for r in q.fetch_packed(self.pool(), postgres, "GROUP BY r.criterion_id", &columns).await?.iter() {
-                let criterion_id = r.opt_text("criterion_id")?.unwrap_or_default();
-                let (pairs, gap_sum) = (r.float_or_zero("pairs")? as i64, r.float_or_zero("gap_sum")?);
-                let sums = criteria
-                    .entry(criterion_id.clone())
-                    .or_insert_with(|| SelfCriterionSums { criterion_id, ..Default::default() });
-                sums.pairs += pairs;
-                sums.gap_sum += gap_sum;
+            for (j, (q, tail, columns)) in [
+                (per_agent, "GROUP BY r.agent_id, a.name", columns(&["agent_id", "name"], SELF_VALUES)),
+                (per_criterion, "GROUP BY r.criterion_id", columns(&["criterion_id"], SELF_CRITERION_VALUES)),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let pool = self.pool().clone();
+                running.spawn(async move { (2 * i + j, q.fetch_packed(&pool, postgres, tail, &columns).await) });
+            }
+        }
+        let mut packs = Vec::with_capacity(running.len());
+        while let Some(done) = running.join_next().await {
+            let (i, pack) = done.map_err(|e| crate::StoreError::Database(format!("a report query stopped: {e}")))?;
+            packs.push((i, pack?));
+        }
+        packs.sort_by_key(|(i, _)| *i);
+        for (i, rows) in &packs {
+            for r in rows.iter() {
+                if i % 2 == 0 {
+                    let line = SelfAgentSums {
+                        agent_id: r.opt_text("agent_id")?.unwrap_or_default(),
+                        name: r.opt_text("name")?.unwrap_or_default(),
+                        pairs: r.float_or_zero("pairs")? as i64,
+                        self_n: r.float_or_zero("self_n")? as i64,
+                        self_sum: r.float_or_zero("self_sum")?,
+                        review_n: r.float_or_zero("review_n")? as i64,
+                        review_sum: r.float_or_zero("review_sum")?,
+                    };
+                    agents.entry(line.agent_id.clone()).or_default().add(&line);
+                } else {
+                    let criterion_id = r.opt_text("criterion_id")?.unwrap_or_default();
+                    let (pairs, gap_sum) = (r.float_or_zero("pairs")? as i64, r.float_or_zero("gap_sum")?);
+                    let sums = criteria
+                        .entry(criterion_id.clone())
+                        .or_insert_with(|| SelfCriterionSums { criterion_id, ..Default::default() });
+                    sums.pairs += pairs;
+                    sums.gap_sum += gap_sum;
+                }
             }
         }
         // In id order, so the same sums read the same way.

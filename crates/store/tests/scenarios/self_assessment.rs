@@ -223,6 +223,19 @@ pub(crate) async fn self_assessment_rollups_pair_both_ways_and_match_a_rebuild(d
     // Tone: (50 + 25 + 75 + 100) / 4 = 62.5 over four pairs; Compliance: (100 + 0) / 2 = 50.
     ensure!(gap(&all, 0) == Some((4, 62.5)), "{all:?}");
     ensure!(gap(&all, 1) == Some((2, 50.0)), "{all:?}");
+    // With the outcomes of the agents with pairs (read side by side on PostgreSQL): Ann's and
+    // Bob's rows, as a read of those two agents gives them.
+    let (with, outcomes) =
+        store.self_assessment_with_outcomes(o.ws, VendorScope::All, &IqsFilter::default(), all_time).await?;
+    ensure!(with == all, "{with:?}");
+    let mut listed = store
+        .agent_sums_of(o.ws, VendorScope::All, &IqsFilter::default(), all_time, &[ann.to_string(), bob.to_string()])
+        .await?;
+    let mut outcomes = outcomes;
+    for rows in [&mut listed, &mut outcomes] {
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    ensure!(outcomes.len() == 2 && format!("{outcomes:?}") == format!("{listed:?}"), "{outcomes:?}\n{listed:?}");
 
     // A range that starts and ends mid-month (day rows for Jan 31 and Mar 1, month rows for
     // February) holds everything; February alone holds February 14's two pairs.
