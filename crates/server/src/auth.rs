@@ -25,6 +25,33 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// [`verify_password`] for a request: see [`hashing`].
+pub async fn verify_password_for_request(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    hashing(move || verify_password(&password, &hash)).await
+}
+
+/// [`hash_password`] for a request: see [`hashing`].
+pub async fn hash_password_for_request(password: &str) -> String {
+    let password = password.to_string();
+    hashing(move || hash_password(&password)).await
+}
+
+/// Runs an argon2 hash (19 MiB and tens of milliseconds of a core each) on a blocking thread,
+/// never on the workers that serve requests, and at most one per core at a time: a burst of
+/// sign-ins at the start of a shift took 19 MiB each at once, and held up every other request on
+/// the worker it ran on. (That the 19 MiB go back to the system when freed is the allocator's
+/// setting: `serve` runs with a fixed mmap threshold, `cli/src/main.rs`.)
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    });
+    let _permit = permits.acquire().await.expect("the hashing semaphore is never closed");
+    let done = tokio::task::spawn_blocking(work).await;
+    done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 /// A new random secret: 32 bytes, hex.
 pub fn new_secret() -> String {
     let bytes: [u8; 32] = rand::random();

@@ -79,7 +79,7 @@ pub async fn create_user(
                 email: email.to_string(),
                 name: body.name,
                 role: body.role,
-                password_hash: auth::hash_password(&body.password),
+                password_hash: auth::hash_password_for_request(&body.password).await,
                 agent_id: body.agent_id,
             },
         )
@@ -156,7 +156,10 @@ pub async fn set_password(
         return Err(ApiError::forbidden("only an admin may set another user's password"));
     }
     check_password(&body.password)?;
-    state.store.set_password(auth.0.workspace_id, user.id, &auth::hash_password(&body.password)).await?;
+    state
+        .store
+        .set_password(auth.0.workspace_id, user.id, &auth::hash_password_for_request(&body.password).await)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

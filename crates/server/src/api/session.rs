@@ -60,13 +60,14 @@ pub async fn sign_in(state: &AppState, email: &str, password: &str) -> ApiResult
     }
     let found = state.store.find_user_by_email(email).await?;
     let verified = match &found {
-        Some((user, hash)) => user.active && auth::verify_password(password, hash),
+        Some((user, hash)) => user.active && auth::verify_password_for_request(password, hash).await,
         None => {
             // Spend the same time as a real check, so timing does not tell who has an account.
-            let _ = auth::verify_password(
+            let _ = auth::verify_password_for_request(
                 password,
                 "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A",
-            );
+            )
+            .await;
             false
         }
     };

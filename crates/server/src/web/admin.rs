@@ -271,7 +271,7 @@ pub async fn create_user(
                 email: email.to_string(),
                 name: draft.name.trim().to_string(),
                 role,
-                password_hash: auth::hash_password(&password),
+                password_hash: auth::hash_password_for_request(&password).await,
                 agent_id: None,
             },
         )
@@ -324,7 +324,7 @@ pub async fn set_password(
     if let Some(problem) = password_problem(&password) {
         return refused(&state, &page, vec![format!("{}: {problem}", user.name)], &NewUserDraft::default()).await;
     }
-    state.store.set_password(ws, user.id, &auth::hash_password(&password)).await?;
+    state.store.set_password(ws, user.id, &auth::hash_password_for_request(&password).await).await?;
     Ok(Redirect::to("/admin?done=password").into_response())
 }
 
@@ -546,7 +546,10 @@ pub async fn change_password(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, account_page(&state, &page, None, None, &[problem], "").await?)
             .into_response());
     }
-    state.store.set_password(page.viewer.workspace_id, page.viewer.user_id, &auth::hash_password(&password)).await?;
+    state
+        .store
+        .set_password(page.viewer.workspace_id, page.viewer.user_id, &auth::hash_password_for_request(&password).await)
+        .await?;
     // Setting a password ends the user's sessions, this one too.
     Ok(Redirect::to("/login").into_response())
 }
