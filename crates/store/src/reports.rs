@@ -651,6 +651,18 @@ impl Store {
         Ok((current, earlier))
     }
 
+    /// The agent rollup with outcomes summed per agent over `days`, every agent.
+    pub(crate) async fn every_agent_outcomes(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        filter: &IqsFilter,
+        days: (i64, i64),
+    ) -> Result<Vec<RollupRow>> {
+        let (agent, total) = (Rollup::Agent, TimeMode::Total);
+        self.rollup_sums(Sums::Outcomes, workspace, scope, agent, &["agent_id"], filter, days, total).await
+    }
+
     /// The agent rollup with outcomes summed per agent over `days`, for the given agents only:
     /// on SQLite a report about a few hundred agents (self-assessment) then seeks their rows
     /// instead of every agent's, in chunks of ids (so the bound values stay under the limit).
@@ -666,23 +678,8 @@ impl Store {
             // PostgreSQL's rollup key leads with the period, not the agent: an agent list there
             // re-reads the period's rows once per chunk (self-assessment took a second at 1M).
             // One read of every agent, hashed, then kept for the listed ones.
-            let listed: std::collections::HashSet<&str> = agents.iter().map(String::as_str).collect();
-            let rows = self
-                .rollup_sums(
-                    Sums::Outcomes,
-                    workspace,
-                    scope,
-                    Rollup::Agent,
-                    &["agent_id"],
-                    filter,
-                    days,
-                    TimeMode::Total,
-                )
-                .await?;
-            return Ok(rows
-                .into_iter()
-                .filter(|r| r.key.first().is_some_and(|a| listed.contains(a.as_str())))
-                .collect());
+            let every = self.every_agent_outcomes(workspace, scope, filter, days).await?;
+            return Ok(only_agents(every, agents.iter().map(String::as_str)));
         }
         let mut out = Vec::with_capacity(agents.len());
         for chunk in agents.chunks(AGENT_IDS_PER_QUERY) {
@@ -723,27 +720,17 @@ impl Store {
         let postgres = self.backend() == Backend::Postgres;
         // The ranges' queries run side by side, each on its own connection (a 90-day range is
         // three: leftover days, whole months, leftover days).
-        let mut running = tokio::task::JoinSet::new();
         let today = crate::now_millis().div_euclid(DAY_MS);
-        for (i, (q, tail, columns, sign)) in read.queries(today).into_iter().enumerate() {
-            let pool = self.pool().clone();
-            running
-                .spawn(async move { (i, q.fetch_packed(&pool, postgres, &tail, &columns).await.map(|p| (p, sign))) });
-        }
-        let mut packs = Vec::with_capacity(running.len());
-        while let Some(done) = running.join_next().await {
-            let (i, pack) = done.map_err(|e| StoreError::Database(format!("a report query stopped: {e}")))?;
-            packs.push((i, pack?));
-        }
-        // In the order of the queries, so that rows come out in the same order every time.
-        packs.sort_by_key(|(i, _)| *i);
+        let (queries, signs): (Vec<_>, Vec<_>) =
+            read.queries(today).into_iter().map(|(q, tail, columns, sign)| ((q, tail, columns), sign)).unzip();
+        let packs = sql::fetch_packed_side_by_side(self.pool(), postgres, queries).await?;
         // Rows summed to nothing can come from ranges taken away, or from a previous period read
         // in the same walk.
         let subtracted = read.previous.is_some() || read.ranges(today).iter().any(|(_, sign)| *sign < 0.0);
-        let mut out: Vec<RollupRow> = Vec::with_capacity(packs.iter().map(|(_, (p, _))| p.len()).sum());
+        let mut out: Vec<RollupRow> = Vec::with_capacity(packs.iter().map(|p| p.len()).sum());
         let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
         let f = |row: &Signed<sql::PackedRow>, c: &str| row.float_or_zero(c);
-        for (row, sign) in packs.iter().flat_map(|(_, (p, sign))| p.iter().map(move |row| (row, *sign))) {
+        for (row, sign) in packs.iter().zip(&signs).flat_map(|(p, sign)| p.iter().map(move |row| (row, *sign))) {
             let row = &Signed(&row, sign);
             let key =
                 group_by.iter().map(|c| row.opt_text(c).map(Option::unwrap_or_default)).collect::<Result<Vec<_>>>()?;
@@ -1030,6 +1017,12 @@ impl GroupSums {
             GroupSums::Criterion(c) => Some(c.not_applicable),
         }
     }
+}
+
+/// The rows of `rows` (one per agent) whose agent is one of `agents`.
+pub(crate) fn only_agents<'a>(rows: Vec<RollupRow>, agents: impl IntoIterator<Item = &'a str>) -> Vec<RollupRow> {
+    let listed: std::collections::HashSet<&str> = agents.into_iter().collect();
+    rows.into_iter().filter(|r| r.key.first().is_some_and(|a| listed.contains(a.as_str()))).collect()
 }
 
 #[cfg(test)]

@@ -249,6 +249,28 @@ async fn fetch_rows_as_packed(
     Ok(PackedRows { columns: columns.to_vec(), rows: packed })
 }
 
+/// Runs `queries` (each with its GROUP BY tail and the columns it packs, as
+/// [`Select::fetch_packed`]) side by side, each on its own connection, and returns their rows in
+/// the order given, so that rows come out in the same order every time.
+pub(crate) async fn fetch_packed_side_by_side(
+    pool: &sqlx::AnyPool,
+    postgres: bool,
+    queries: Vec<(Select, String, Vec<String>)>,
+) -> Result<Vec<PackedRows>> {
+    let mut running = tokio::task::JoinSet::new();
+    for (i, (q, tail, columns)) in queries.into_iter().enumerate() {
+        let pool = pool.clone();
+        running.spawn(async move { (i, q.fetch_packed(&pool, postgres, &tail, &columns).await) });
+    }
+    let mut packs = Vec::with_capacity(running.len());
+    while let Some(done) = running.join_next().await {
+        let (i, pack) = done.map_err(|e| StoreError::Database(format!("a report query stopped: {e}")))?;
+        packs.push((i, pack?));
+    }
+    packs.sort_by_key(|(i, _)| *i);
+    Ok(packs.into_iter().map(|(_, pack)| pack).collect())
+}
+
 /// Rows read by [`Select::fetch_packed`].
 pub(crate) struct PackedRows {
     columns: Vec<String>,
