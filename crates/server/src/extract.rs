@@ -132,14 +132,14 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token =
                 value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
-            let user =
+            let signed_in =
                 state.store.token_user(&auth::digest(token.trim())).await?.ok_or_else(ApiError::unauthenticated)?;
-            return Ok(Auth(auth::viewer_of(state, user).await?));
+            return Ok(Auth(auth::signed_in_viewer(&signed_in)));
         }
         let Some(session) = auth::cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(ApiError::unauthenticated());
         };
-        let (user, csrf) =
+        let (signed_in, csrf) =
             state.store.session_user(&auth::digest(&session)).await?.ok_or_else(ApiError::unauthenticated)?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -149,7 +149,7 @@ impl FromRequestParts<AppState> for Auth {
                 ));
             }
         }
-        Ok(Auth(auth::viewer_of(state, user).await?))
+        Ok(Auth(auth::signed_in_viewer(&signed_in)))
     }
 }
 
@@ -174,8 +174,8 @@ impl FromRequestParts<AppState> for FeedAuth {
             .find_map(|pair| pair.strip_prefix("token="))
             .filter(|t| !t.is_empty())
             .ok_or_else(ApiError::unauthenticated)?;
-        let user = state.store.token_user(&auth::digest(token)).await?.ok_or_else(ApiError::unauthenticated)?;
-        Ok(FeedAuth(Auth(auth::viewer_of(state, user).await?)))
+        let signed_in = state.store.token_user(&auth::digest(token)).await?.ok_or_else(ApiError::unauthenticated)?;
+        Ok(FeedAuth(Auth(auth::signed_in_viewer(&signed_in))))
     }
 }
 
@@ -192,13 +192,12 @@ impl FromRequestParts<AppState> for PageAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let session = auth::cookie(&parts.headers, SESSION_COOKIE).ok_or(crate::web::PageError::SignIn)?;
-        let (user, csrf) = state
+        let (signed_in, csrf) = state
             .store
             .session_user(&auth::digest(&session))
             .await
             .map_err(|e| crate::web::PageError::Server(e.to_string()))?
             .ok_or(crate::web::PageError::SignIn)?;
-        let viewer = auth::viewer_of(state, user.clone()).await.map_err(|e| crate::web::PageError::Server(e.detail))?;
-        Ok(PageAuth { viewer, user, csrf })
+        Ok(PageAuth { viewer: auth::signed_in_viewer(&signed_in), user: signed_in.user, csrf })
     }
 }

@@ -7,6 +7,24 @@ use plumbline_domain::org::User;
 use plumbline_domain::{TokenId, UserId};
 use serde::Serialize;
 
+/// Who a session or token belongs to, with what every request needs beside the user: whether
+/// their vendor is internal (read with the credential, so no request spends a second read on it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignedIn {
+    pub user: User,
+    pub vendor_is_internal: bool,
+}
+
+/// The columns of a [`SignedIn`]: the user `u` and their vendor `v`.
+fn signed_in_columns() -> String {
+    let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+    format!("{columns}, v.is_internal AS vendor_is_internal")
+}
+
+fn signed_in_of(row: &sqlx::any::AnyRow) -> Result<SignedIn> {
+    Ok(SignedIn { user: user_of(row)?, vendor_is_internal: sql::flag(row, "vendor_is_internal")? })
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: TokenId,
@@ -33,11 +51,11 @@ impl Store {
     }
 
     /// The active user of an unexpired session, with the session's CSRF token.
-    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(SignedIn, String)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {columns}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+            "SELECT {}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id JOIN vendors v ON v.id = u.vendor_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1",
+            signed_in_columns()
         )))
         .bind(token_hash)
         .bind(now_millis())
@@ -45,7 +63,7 @@ impl Store {
         .await?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some((user_of(&row)?, sql::text(&row, "csrf_token")?))),
+            Some(row) => Ok(Some((signed_in_of(&row)?, sql::text(&row, "csrf_token")?))),
         }
     }
 
@@ -80,11 +98,12 @@ impl Store {
     }
 
     /// The active user owning an unrevoked token; records the use.
-    pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>> {
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<SignedIn>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {columns}, t.id AS token_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = 1"
+            "SELECT {}, t.id AS token_id, t.last_used_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN vendors v ON v.id = u.vendor_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = 1",
+            signed_in_columns()
         )))
         .bind(token_hash)
         .fetch_optional(self.pool())
@@ -101,7 +120,7 @@ impl Store {
                 .execute(self.pool())
                 .await;
         }
-        Ok(Some(user_of(&row)?))
+        Ok(Some(signed_in_of(&row)?))
     }
 
     pub async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {

@@ -273,20 +273,38 @@ impl Store {
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
         let conversation = self.conversation_to_evaluate(workspace, &new).await?;
-        self.create_submitted_evaluation_of(workspace, &conversation, new, policy).await
+        let (draft, version) = self.new_draft(workspace, &conversation, new, true).await?;
+        self.create_submitted(workspace, draft, version, policy, None).await
     }
 
     /// [`Store::create_submitted_evaluation`] of a conversation the caller has already read (to
-    /// check that its user may see it): one read fewer for every review submitted over the API.
+    /// check that its user may see it) by a grader whose vendor it knows (the signed-in user's):
+    /// two reads fewer for every review submitted over the API, since the report rollups' context
+    /// comes from these instead of the database. `grader` must be the vendor of `new.reviewer_id`.
     pub async fn create_submitted_evaluation_of(
         &self,
         workspace: WorkspaceId,
         conversation: &plumbline_domain::conversation::Conversation,
+        grader: GraderVendor,
         new: NewEvaluation,
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
         let (draft, version) = self.new_draft(workspace, conversation, new, true).await?;
-        let submission = self.prepare_submission(&draft, version, policy).await?;
+        let context = crate::rollups::EvaluationContext::of(conversation, grader, version.scorecard_id);
+        self.create_submitted(workspace, draft, version, policy, Some(context)).await
+    }
+
+    /// Writes and submits a checked draft at once (see [`Store::create_submitted_evaluation`]);
+    /// `context` is its rollup context when the caller knows it.
+    async fn create_submitted(
+        &self,
+        workspace: WorkspaceId,
+        draft: Evaluation,
+        version: plumbline_domain::scorecard::ScorecardVersion,
+        policy: ScoringPolicy,
+        context: Option<crate::rollups::EvaluationContext>,
+    ) -> Result<(Evaluation, i64)> {
+        let submission = self.prepare_submission(&draft, version, policy, context).await?;
         let now = draft.created_at;
         let mut tx = self.write_opened_by_first_statement().await?;
         crate::self_assessment::lock_conversation(&mut tx, &draft.conversation_id.to_string()).await?;
@@ -467,7 +485,7 @@ impl Store {
             return Err(StoreError::Conflict("the evaluation is already submitted".into()));
         }
         let version = self.get_version(workspace, current.scorecard_version_id).await?;
-        let submission = self.prepare_submission(&current, version, policy).await?;
+        let submission = self.prepare_submission(&current, version, policy, None).await?;
         let now = at;
         let mut tx = self.write().await?;
         mark_submitted(&mut tx, id, revision, &submission, now).await?;
@@ -481,12 +499,13 @@ impl Store {
 
     /// What submitting a draft needs before its transaction: the task still open, every
     /// criterion answered, the score, and for an evaluation that counts in IQS what the report
-    /// rollups need to know about it.
+    /// rollups need to know about it (`known`, or read).
     async fn prepare_submission(
         &self,
         draft: &Evaluation,
         version: plumbline_domain::scorecard::ScorecardVersion,
         policy: ScoringPolicy,
+        known: Option<crate::rollups::EvaluationContext>,
     ) -> Result<Submission> {
         self.check_task_open(draft).await?;
         let errors = check_answers(&version.definition, &draft.answers, true);
@@ -496,11 +515,13 @@ impl Store {
         let result = score_evaluation(&version.definition, &draft.answers, policy);
         let counted = matches!(draft.kind, EvaluationKind::Review | EvaluationKind::Calibrated)
             && draft.calibration_session_id.is_none();
-        let context = if counted {
-            let (conversation, reviewer) = (draft.conversation_id.to_string(), draft.reviewer_id.to_string());
-            Some(self.evaluation_context(&conversation, &reviewer, draft.scorecard_version_id).await?)
-        } else {
-            None
+        let context = match known {
+            _ if !counted => None,
+            Some(known) => Some(known),
+            None => {
+                let (conversation, reviewer) = (draft.conversation_id.to_string(), draft.reviewer_id.to_string());
+                Some(self.evaluation_context(&conversation, &reviewer, draft.scorecard_version_id).await?)
+            }
         };
         Ok(Submission { definition: version.definition, result, counted, context, policy })
     }
@@ -637,6 +658,14 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         Ok(page_of(items, limit, |e| e.id.to_string()))
     }
+}
+
+/// The vendor of a new evaluation's grader, as the caller already knows it (the signed-in
+/// user's): what the evaluation's report rollups record about who graded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GraderVendor {
+    pub id: VendorId,
+    pub is_internal: bool,
 }
 
 /// What [`Store::prepare_submission`] worked out for a draft's submission.

@@ -52,6 +52,24 @@ pub struct EvaluationContext {
     pub scorecard_id: String,
 }
 
+impl EvaluationContext {
+    /// What [`Store::evaluation_context`] reads, from what a caller already holds: the
+    /// conversation, the grader's vendor and its kind, and the scorecard.
+    pub(crate) fn of(
+        conversation: &plumbline_domain::conversation::Conversation,
+        grader: crate::GraderVendor,
+        scorecard_id: plumbline_domain::ScorecardId,
+    ) -> Self {
+        EvaluationContext {
+            channel: conversation.channel.as_str().to_string(),
+            metrics: conversation.metrics.clone(),
+            grader_vendor_id: grader.id.to_string(),
+            grader_internal: grader.is_internal,
+            scorecard_id: scorecard_id.to_string(),
+        }
+    }
+}
+
 /// The parts of an evaluation the facts are made of.
 pub struct Counted<'a> {
     pub workspace_id: WorkspaceId,

@@ -173,8 +173,9 @@ async fn users_sessions_and_tokens(db: &TestDatabase) -> Result<()> {
     ensure!(db.store.list_users(ws, VendorScope::Only(bpo.id), &UserFilter::default()).await? == vec![grader.clone()]);
 
     db.store.create_session(lead.id, "session-hash", "csrf", 60_000).await?;
-    let (user, csrf) = db.store.session_user("session-hash").await?.expect("session");
-    ensure!(user.id == lead.id && csrf == "csrf");
+    let (signed_in, csrf) = db.store.session_user("session-hash").await?.expect("session");
+    ensure!(signed_in.user.id == lead.id && csrf == "csrf");
+    ensure!(signed_in.vendor_is_internal, "the credential's read says whether the user's vendor is internal");
     db.store.create_session(lead.id, "expired", "csrf", -1).await?;
     ensure!(db.store.session_user("expired").await?.is_none());
     ensure!(db.store.delete_expired_sessions().await? == 1);
@@ -182,7 +183,8 @@ async fn users_sessions_and_tokens(db: &TestDatabase) -> Result<()> {
     ensure!(db.store.session_user("session-hash").await?.is_none(), "a new password ends sessions");
 
     let token = db.store.create_token(grader.id, "script", "token-hash").await?;
-    ensure!(db.store.token_user("token-hash").await?.map(|u| u.id) == Some(grader.id));
+    let signed_in = db.store.token_user("token-hash").await?.expect("token");
+    ensure!(signed_in.user.id == grader.id && !signed_in.vendor_is_internal, "a BPO grader's vendor is not internal");
     ensure!(db.store.list_tokens(grader.id).await?[0].last_used_at.is_some());
     ensure!(matches!(db.store.revoke_token(lead.id, token.id).await, Err(StoreError::NotFound)));
     db.store.revoke_token(grader.id, token.id).await?;
@@ -448,6 +450,15 @@ async fn created_and_submitted_in_one_transaction(db: &TestDatabase) -> Result<(
     ensure!(count().await == 0, "a refused submission writes nothing");
 
     let (at_once, revision) = db.store.create_submitted_evaluation(s.ws, new.clone(), ScoringPolicy::default()).await?;
+    // As the API does it: the conversation and the grader's vendor given, not read again.
+    let conversation = db.store.get_conversation(s.ws, VendorScope::All, s.conversation).await?;
+    let vendor = db.store.get_user(s.ws, s.reviewer).await?.vendor_id;
+    let grader = GraderVendor { id: vendor, is_internal: db.store.get_vendor(s.ws, vendor).await?.is_internal };
+    let (given, given_revision) = db
+        .store
+        .create_submitted_evaluation_of(s.ws, &conversation, grader, new.clone(), ScoringPolicy::default())
+        .await?;
+    ensure!(given_revision == 2 && given.result == at_once.result);
     let draft = db.store.create_evaluation(s.ws, new).await?;
     let (later, later_revision) =
         db.store.submit_evaluation_with_revision(s.ws, draft.id, s.reviewer, ScoringPolicy::default()).await?;
@@ -459,7 +470,15 @@ async fn created_and_submitted_in_one_transaction(db: &TestDatabase) -> Result<(
         .store
         .iqs_report(s.ws, VendorScope::All, IqsGrouping::Vendor, &IqsFilter::default(), &Bands::default())
         .await?;
-    ensure!(by_vendor.len() == 1 && by_vendor[0].evaluations == 2 && by_vendor[0].iqs == Some(87.5), "{by_vendor:?}");
+    ensure!(by_vendor.len() == 1 && by_vendor[0].evaluations == 3 && by_vendor[0].iqs == Some(87.5), "{by_vendor:?}");
+    // Every segment row is of the internal grader, the chat channel and the scorecard: a context
+    // given wrongly would have added rows under another key.
+    let rows = plumbline_store::testing::count(&db.store, "SELECT COUNT(*) FROM rollup_segment").await;
+    let keyed = format!(
+        "SELECT COUNT(*) FROM rollup_segment WHERE grader_class = 'internal' AND channel = 'chat' AND scorecard_id = '{}'",
+        s.version.scorecard_id
+    );
+    ensure!(rows > 0 && plumbline_store::testing::count(&db.store, &keyed).await == rows);
     let totals = db.store.rollup_totals(s.ws).await?;
     db.store.rebuild_rollups(s.ws).await?;
     ensure!(db.store.rollup_totals(s.ws).await? == totals, "the rollups equal a rebuild");

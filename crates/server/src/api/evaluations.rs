@@ -12,7 +12,7 @@ use plumbline_domain::evaluation::{Answer, Evaluation, EvaluationKind, Evaluatio
 use plumbline_domain::org::Role;
 use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_domain::{ConversationId, EvaluationId, ScorecardVersionId};
-use plumbline_store::{EvaluationEdit, EvaluationFilter, EvaluationVisibility, NewEvaluation, Page};
+use plumbline_store::{EvaluationEdit, EvaluationFilter, EvaluationVisibility, GraderVendor, NewEvaluation, Page};
 use serde::{Deserialize, Serialize};
 
 /// An evaluation with its revision: send the revision back when saving, so two editors never
@@ -136,7 +136,8 @@ pub async fn create_evaluation(
     };
     let (evaluation, revision) = if body.submit {
         let policy = scoring_policy(&state, &viewer).await?;
-        state.store.create_submitted_evaluation_of(viewer.workspace_id, &conversation, new, policy).await?
+        let grader = GraderVendor { id: viewer.vendor_id, is_internal: viewer.vendor_is_internal };
+        state.store.create_submitted_evaluation_of(viewer.workspace_id, &conversation, grader, new, policy).await?
     } else {
         (state.store.create_evaluation(viewer.workspace_id, new).await?, 1)
     };
