@@ -27,6 +27,7 @@ scenarios!(
     iqs_report_is_a_ratio_of_sums,
     lists_respect_vendor_scope,
     workspace_lists_page_by_an_index,
+    calibration_tasks_are_indexed_apart_from_reviews,
     rollups_follow_submissions_and_match_a_rebuild,
     a_period_read_with_its_previous_matches_two_reads,
     concurrent_submissions_match_a_rebuild,
@@ -120,6 +121,26 @@ async fn workspace_lists_page_by_an_index(db: &TestDatabase) -> Result<()> {
         ensure!(plan.contains(&index), "{table}: {plan}");
         ensure!(!plan.contains("TEMP B-TREE"), "{table} sorts: {plan}");
     }
+    Ok(())
+}
+
+/// The calibration-task index holds only calibration tasks (not every review under a NULL
+/// session), and a session's lookups still use it.
+async fn calibration_tasks_are_indexed_apart_from_reviews(db: &TestDatabase) -> Result<()> {
+    use sqlx::Row;
+    let definition = if db.backend() == Backend::Sqlite {
+        let sql = "EXPLAIN QUERY PLAN SELECT conversation_id FROM evaluations
+                   WHERE calibration_session_id = 's' AND reviewer_id = 'r'";
+        let rows = sqlx::query(sql).fetch_all(db.pool()).await?;
+        let plan = rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ");
+        ensure!(plan.contains("evaluations_calibration_task"), "{plan}");
+        let sql = "SELECT sql FROM sqlite_master WHERE name = 'evaluations_calibration_task'";
+        sqlx::query(sql).fetch_one(db.pool()).await?.try_get::<String, _>(0)?
+    } else {
+        let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_calibration_task'";
+        sqlx::query(sql).fetch_one(db.pool()).await?.try_get::<String, _>(0)?
+    };
+    ensure!(definition.contains("UNIQUE") && definition.contains("IS NOT NULL"), "{definition}");
     Ok(())
 }
 
