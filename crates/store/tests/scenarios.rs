@@ -28,6 +28,7 @@ scenarios!(
     lists_respect_vendor_scope,
     workspace_lists_page_by_an_index,
     calibration_tasks_are_indexed_apart_from_reviews,
+    a_conversations_evaluations_are_indexed_by_kind,
     rollups_follow_submissions_and_match_a_rebuild,
     a_period_read_with_its_previous_matches_two_reads,
     concurrent_submissions_match_a_rebuild,
@@ -141,6 +142,23 @@ async fn calibration_tasks_are_indexed_apart_from_reviews(db: &TestDatabase) -> 
         sqlx::query(sql).fetch_one(db.pool()).await?.try_get::<String, _>(0)?
     };
     ensure!(definition.contains("UNIQUE") && definition.contains("IS NOT NULL"), "{definition}");
+    Ok(())
+}
+
+/// The self-review of a conversation (what a review submitted pairs with) is found by the
+/// index, without reading the conversation's other evaluations.
+async fn a_conversations_evaluations_are_indexed_by_kind(db: &TestDatabase) -> Result<()> {
+    use sqlx::Row;
+    if db.backend() == Backend::Sqlite {
+        let sql = "EXPLAIN QUERY PLAN SELECT id FROM evaluations WHERE conversation_id = 'c' AND kind = 'self_review'";
+        let rows = sqlx::query(sql).fetch_all(db.pool()).await?;
+        let plan = rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ");
+        ensure!(plan.contains("evaluations_conversation (conversation_id=? AND kind=?)"), "{plan}");
+    } else {
+        let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_conversation'";
+        let definition: String = sqlx::query(sql).fetch_one(db.pool()).await?.try_get(0)?;
+        ensure!(definition.contains("(conversation_id, kind)"), "{definition}");
+    }
     Ok(())
 }
 
