@@ -75,10 +75,21 @@ for _ in $(seq 600); do
 done
 echo "server RSS after start: $(grep VmRSS /proc/$server_pid/status | awk '{print $2/1024 " MB"}')"
 
+# How much of the SQLite file the OS page cache holds: reads of pages it does not hold go to the
+# disk. Some virtual machines give page cache back to their host within minutes, so the same
+# binary measures differently depending on this.
+cached() {
+    if [ "$backend" = sqlite ] && command -v fincore >/dev/null; then
+        echo "database in the page cache $1: $(fincore -n -o RES "$work/plumbline.db") of $(du -h "$work/plumbline.db" | cut -f1)"
+    fi
+}
+cached "before the reports"
+
 echo
 echo "== report endpoints ($samples requests each, one keep-alive connection, as $admin)"
 "$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" reports --samples "$samples"
 
+cached "before the submissions"
 echo
 echo "== submissions ($clients clients, each review written and submitted in one HTTP request)"
 "$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" \
