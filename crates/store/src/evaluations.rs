@@ -2,7 +2,7 @@
 //! An evaluation and its answers are written in one transaction: never half an evaluation.
 
 use crate::sql::BindFloat;
-use crate::sql::{self, Select, Value};
+use crate::sql::{self, AnyQuery, Select, Value};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
 use plumbline_domain::access::VendorScope;
 use plumbline_domain::calibration::SessionStatus;
@@ -157,8 +157,6 @@ fn bind_answers<'q>(mut query: AnyQuery<'q>, id: EvaluationId, answers: &'q [Ans
     }
     query
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// The answers of `ids` in their scorecard order, one list per id (empty when none), read on
 /// `conn` (a pool connection, or a transaction that must see its own writes).

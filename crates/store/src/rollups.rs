@@ -207,10 +207,7 @@ pub(crate) const SNAPSHOT_COLUMNS: &str =
 
 /// Binds the values of [`SNAPSHOT_COLUMNS`] for an evaluation counted with context `c` (all
 /// NULL for one that does not count).
-pub(crate) fn bind_snapshot<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    c: Option<&EvaluationContext>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+pub(crate) fn bind_snapshot<'q>(query: sql::AnyQuery<'q>, c: Option<&EvaluationContext>) -> sql::AnyQuery<'q> {
     query
         .bind(c.map(|_| 1i64))
         .bind(c.map(|c| c.channel.clone()))

@@ -46,11 +46,11 @@ pub(crate) enum Value {
     Float(f64),
 }
 
+/// A statement with its bound values, through the `Any` driver.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 impl Value {
-    pub fn bind_to<'q>(
-        self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    pub fn bind_to(self, query: AnyQuery<'_>) -> AnyQuery<'_> {
         match self {
             Value::Text(s) => query.bind(s),
             Value::Int(i) => query.bind(i),
@@ -68,7 +68,7 @@ pub(crate) trait BindFloat {
     fn bind_float(self, value: Option<f64>) -> Self;
 }
 
-impl<'q> BindFloat for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+impl BindFloat for AnyQuery<'_> {
     fn bind_float(self, value: Option<f64>) -> Self {
         match value {
             Some(v) => self.bind(v),
