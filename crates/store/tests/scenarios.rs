@@ -29,6 +29,7 @@ scenarios!(
     workspace_lists_page_by_an_index,
     calibration_tasks_are_indexed_apart_from_reviews,
     a_conversations_evaluations_are_indexed_by_kind,
+    a_teams_newest_reviews_are_read_from_an_index,
     rollups_follow_submissions_and_match_a_rebuild,
     a_period_read_with_its_previous_matches_two_reads,
     concurrent_submissions_match_a_rebuild,
@@ -158,6 +159,30 @@ async fn a_conversations_evaluations_are_indexed_by_kind(db: &TestDatabase) -> R
         let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_conversation'";
         let definition: String = sqlx::query(sql).fetch_one(db.pool()).await?.try_get(0)?;
         ensure!(definition.contains("(conversation_id, kind)"), "{definition}");
+    }
+    Ok(())
+}
+
+/// A team's newest counted reviews (the IQS vs CSAT mismatch lists filtered by team) are read
+/// from an index by team and time, not by walking every review of the workspace.
+async fn a_teams_newest_reviews_are_read_from_an_index(db: &TestDatabase) -> Result<()> {
+    use sqlx::Row;
+    if db.backend() == Backend::Sqlite {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT e.id FROM evaluations e JOIN conversations c ON c.id = e.conversation_id
+             WHERE e.workspace_id = 'w' AND {COUNTED} AND e.team_id = 't' AND e.submitted_at >= 0
+               AND e.score >= 90 AND c.csat <= 2
+             ORDER BY e.submitted_at DESC, e.id DESC LIMIT 50",
+            COUNTED =
+                "e.status = 'submitted' AND e.kind IN ('review', 'calibrated') AND e.calibration_session_id IS NULL"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await?;
+        let plan = rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ");
+        ensure!(plan.contains("evaluations_team (workspace_id=? AND team_id=? AND submitted_at>?)"), "{plan}");
+    } else {
+        let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_team'";
+        let definition: String = sqlx::query(sql).fetch_one(db.pool()).await?.try_get(0)?;
+        ensure!(definition.contains("(workspace_id, team_id, submitted_at)"), "{definition}");
     }
     Ok(())
 }
