@@ -92,8 +92,26 @@ echo "== report endpoints ($samples requests each, one keep-alive connection, as
 cached "before the submissions"
 echo
 echo "== submissions ($clients clients, each review written and submitted in one HTTP request)"
+# CPU time of the server (and, on SQLite, of its busiest SQLite thread: the writers' connection)
+# over the submissions. Throughput on a shared 2-core machine varies by a fifth from run to run;
+# CPU per submission varies less, and the writer thread's busy share shows how much of the
+# serialised path is work rather than waiting.
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+sqlite_threads() {
+    for t in /proc/"$server_pid"/task/*; do
+        if [ "$(cat "$t/comm")" = sqlx-sqlite-wor ]; then echo "${t##*/} $(awk '{print $14 + $15}' "$t/stat")"; fi
+    done | sort
+}
+cpu_before=$(cpu); sqlite_threads > "$work/threads.before"; started=$(date +%s.%N)
 "$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" \
     submit --clients "$clients" --submissions "$submissions"
+elapsed=$(echo "$(date +%s.%N) - $started" | bc -l); sqlite_threads > "$work/threads.after"
+echo "server CPU per submission: $(echo "($(cpu) - $cpu_before) * 1000 / $ticks / $submissions" | bc -l | xargs printf "%.2f") ms"
+if [ "$backend" = sqlite ]; then
+    busiest=$(join "$work/threads.before" "$work/threads.after" | awk '{ d = $3 - $2; if (d > m) m = d } END { print m + 0 }')
+    echo "SQLite writer thread busy: $(echo "$busiest * 100 / $ticks / $elapsed" | bc -l | xargs printf "%.0f")% of the submissions' wall time"
+fi
 
 echo
 echo "server peak RSS (VmHWM): $(grep VmHWM /proc/$server_pid/status | awk '{printf "%.1f MB", $2/1024}')"

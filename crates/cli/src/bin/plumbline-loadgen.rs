@@ -241,8 +241,9 @@ fn date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// The endpoints to time: (label, path and query).
-fn endpoints(today: i64) -> Vec<(String, String)> {
+/// The endpoints to time: (label, path and query); with `team`, the reports a team lead filters
+/// by their team, once more for that team.
+fn endpoints(today: i64, team: Option<&str>) -> Vec<(String, String)> {
     let (year, month, _) = civil(today);
     // The last full calendar quarter.
     let quarter_month = (month - 1) / 3 * 3 + 1;
@@ -277,6 +278,17 @@ fn endpoints(today: i64) -> Vec<(String, String)> {
         out.push((format!("{name}, all time"), path.to_string()));
         out.push((format!("{name}, last 30 days"), format!("{path}?from={}&to={}", last_30.0, last_30.1)));
     }
+    if let Some(team) = team {
+        for (name, path) in [
+            ("iqs by agent", "/api/v1/reports/iqs?group_by=agent&"),
+            ("iqs by criterion", "/api/v1/reports/iqs?group_by=criterion&"),
+            ("csat", "/api/v1/reports/csat?"),
+            ("self-assessment", "/api/v1/reports/self-assessment?"),
+            ("leaderboard", "/api/v1/reports/leaderboard?"),
+        ] {
+            out.push((format!("{name}, one team"), format!("{path}team_id={team}")));
+        }
+    }
     out.push(("targets".into(), "/api/v1/targets".into()));
     out
 }
@@ -297,8 +309,12 @@ async fn reports(conn: &mut Connection, token: &str, samples: usize) -> Result<(
     let paths: BTreeSet<String> =
         document.json()?["paths"].as_object().map(|paths| paths.keys().cloned().collect()).unwrap_or_default();
     let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64 / 86_400_000;
+    let teams = conn.request("GET", "/api/v1/teams", &headers, "").await?;
+    ensure!(teams.status == 200, "/api/v1/teams answered {}: {}", teams.status, teams.text());
+    let teams = teams.json()?;
+    let team = teams.as_array().and_then(|t| t.first()).and_then(|t| t["id"].as_str()).map(str::to_string);
     println!("{:<40} {:>9} {:>9} {:>7}  request", "endpoint", "p50 ms", "p95 ms", "bytes");
-    for (label, target) in endpoints(today) {
+    for (label, target) in endpoints(today, team.as_deref()) {
         let path = target.split('?').next().unwrap_or(&target);
         if !paths.contains(path) {
             println!("{label:<40} {:>9} {:>9} {:>7}  {target}", "missing", "", "");
@@ -556,9 +572,19 @@ mod tests {
 
     #[test]
     fn the_last_quarter_is_a_full_calendar_quarter() {
-        let paths = endpoints(20_454 + 40); // 2026-02-10
+        let paths = endpoints(20_454 + 40, None); // 2026-02-10
         assert!(paths.iter().any(|(_, p)| p.contains("from=2025-10-01&to=2026-01-01")));
-        let paths = endpoints(20_454 + 200); // 2026-07-20
+        let paths = endpoints(20_454 + 200, None); // 2026-07-20
         assert!(paths.iter().any(|(_, p)| p.contains("from=2026-04-01&to=2026-07-01")));
+    }
+
+    #[test]
+    fn a_team_adds_its_filtered_reports() {
+        let unfiltered = endpoints(20_454, None);
+        let filtered = endpoints(20_454, Some("t1"));
+        let by_team: Vec<_> = filtered.iter().filter(|(_, p)| p.contains("team_id=t1")).collect();
+        assert_eq!(by_team.len(), 5);
+        assert_eq!(filtered.len(), unfiltered.len() + 5);
+        assert!(by_team.iter().any(|(label, p)| label == "csat, one team" && p == "/api/v1/reports/csat?team_id=t1"));
     }
 }
