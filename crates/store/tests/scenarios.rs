@@ -109,10 +109,8 @@ async fn workspace_lists_page_by_an_index(db: &TestDatabase) -> Result<()> {
     use sqlx::Row;
     for table in ["conversations", "evaluations"] {
         let plan = if db.backend() == Backend::Sqlite {
-            let sql =
-                format!("EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE workspace_id = 'w' ORDER BY id DESC LIMIT 51");
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await?;
-            rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ")
+            sqlite_plan(db, &format!("SELECT * FROM {table} WHERE workspace_id = 'w' ORDER BY id DESC LIMIT 51"))
+                .await?
         } else {
             // PostgreSQL plans by size: ask which index the migration made.
             let sql = format!("SELECT indexdef FROM pg_indexes WHERE tablename = '{table}'");
@@ -131,16 +129,16 @@ async fn workspace_lists_page_by_an_index(db: &TestDatabase) -> Result<()> {
 async fn calibration_tasks_are_indexed_apart_from_reviews(db: &TestDatabase) -> Result<()> {
     use sqlx::Row;
     let definition = if db.backend() == Backend::Sqlite {
-        let sql = "EXPLAIN QUERY PLAN SELECT conversation_id FROM evaluations
-                   WHERE calibration_session_id = 's' AND reviewer_id = 'r'";
-        let rows = sqlx::query(sql).fetch_all(db.pool()).await?;
-        let plan = rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ");
+        let plan = sqlite_plan(
+            db,
+            "SELECT conversation_id FROM evaluations WHERE calibration_session_id = 's' AND reviewer_id = 'r'",
+        )
+        .await?;
         ensure!(plan.contains("evaluations_calibration_task"), "{plan}");
         let sql = "SELECT sql FROM sqlite_master WHERE name = 'evaluations_calibration_task'";
         sqlx::query(sql).fetch_one(db.pool()).await?.try_get::<String, _>(0)?
     } else {
-        let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_calibration_task'";
-        sqlx::query(sql).fetch_one(db.pool()).await?.try_get::<String, _>(0)?
+        postgres_index(db, "evaluations_calibration_task").await?
     };
     ensure!(definition.contains("UNIQUE") && definition.contains("IS NOT NULL"), "{definition}");
     Ok(())
@@ -149,15 +147,12 @@ async fn calibration_tasks_are_indexed_apart_from_reviews(db: &TestDatabase) -> 
 /// The self-review of a conversation (what a review submitted pairs with) is found by the
 /// index, without reading the conversation's other evaluations.
 async fn a_conversations_evaluations_are_indexed_by_kind(db: &TestDatabase) -> Result<()> {
-    use sqlx::Row;
     if db.backend() == Backend::Sqlite {
-        let sql = "EXPLAIN QUERY PLAN SELECT id FROM evaluations WHERE conversation_id = 'c' AND kind = 'self_review'";
-        let rows = sqlx::query(sql).fetch_all(db.pool()).await?;
-        let plan = rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ");
+        let plan =
+            sqlite_plan(db, "SELECT id FROM evaluations WHERE conversation_id = 'c' AND kind = 'self_review'").await?;
         ensure!(plan.contains("evaluations_conversation (conversation_id=? AND kind=?)"), "{plan}");
     } else {
-        let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_conversation'";
-        let definition: String = sqlx::query(sql).fetch_one(db.pool()).await?.try_get(0)?;
+        let definition = postgres_index(db, "evaluations_conversation").await?;
         ensure!(definition.contains("(conversation_id, kind)"), "{definition}");
     }
     Ok(())
@@ -166,25 +161,39 @@ async fn a_conversations_evaluations_are_indexed_by_kind(db: &TestDatabase) -> R
 /// A team's newest counted reviews (the IQS vs CSAT mismatch lists filtered by team) are read
 /// from an index by team and time, not by walking every review of the workspace.
 async fn a_teams_newest_reviews_are_read_from_an_index(db: &TestDatabase) -> Result<()> {
-    use sqlx::Row;
     if db.backend() == Backend::Sqlite {
         let sql = format!(
-            "EXPLAIN QUERY PLAN SELECT e.id FROM evaluations e JOIN conversations c ON c.id = e.conversation_id
+            "SELECT e.id FROM evaluations e JOIN conversations c ON c.id = e.conversation_id
              WHERE e.workspace_id = 'w' AND {COUNTED} AND e.team_id = 't' AND e.submitted_at >= 0
                AND e.score >= 90 AND c.csat <= 2
              ORDER BY e.submitted_at DESC, e.id DESC LIMIT 50",
             COUNTED =
                 "e.status = 'submitted' AND e.kind IN ('review', 'calibrated') AND e.calibration_session_id IS NULL"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await?;
-        let plan = rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; ");
+        let plan = sqlite_plan(db, &sql).await?;
         ensure!(plan.contains("evaluations_team (workspace_id=? AND team_id=? AND submitted_at>?)"), "{plan}");
     } else {
-        let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'evaluations_team'";
-        let definition: String = sqlx::query(sql).fetch_one(db.pool()).await?.try_get(0)?;
+        let definition = postgres_index(db, "evaluations_team").await?;
         ensure!(definition.contains("(workspace_id, team_id, submitted_at)"), "{definition}");
     }
     Ok(())
+}
+
+/// SQLite's plan for `query`: its steps, joined.
+async fn sqlite_plan(db: &TestDatabase, query: &str) -> Result<String> {
+    use sqlx::Row;
+    let sql = format!("EXPLAIN QUERY PLAN {query}");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await?;
+    Ok(rows.iter().map(|r| r.try_get::<String, _>(3)).collect::<Result<Vec<_>, _>>()?.join("; "))
+}
+
+/// How PostgreSQL defines the index `name` (it plans by size, so a small test database cannot
+/// show the plan a million rows get: the scenarios check the index is there).
+async fn postgres_index(db: &TestDatabase, name: &str) -> Result<String> {
+    use sqlx::Row;
+    let row =
+        sqlx::query("SELECT indexdef FROM pg_indexes WHERE indexname = $1").bind(name).fetch_one(db.pool()).await?;
+    Ok(row.try_get(0)?)
 }
 
 async fn organisation_round_trip(db: &TestDatabase) -> Result<()> {
