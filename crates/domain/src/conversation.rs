@@ -91,6 +91,9 @@ pub struct Conversation {
     pub updated_at: Millis,
 }
 
+/// The CSAT values a conversation can have.
+pub const CSAT_SCALE: std::ops::RangeInclusive<i64> = 1..=5;
+
 /// What the helpdesk knows about the outcome.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationMetrics {
@@ -172,9 +175,10 @@ impl ConversationRecord {
             errors.push(FieldError::new("tags", format!("must have at most {MAX_TAGS} tags")));
         }
         if let Some(c) = self.metrics.csat
-            && !(1..=5).contains(&c)
+            && !CSAT_SCALE.contains(&c)
         {
-            errors.push(FieldError::new("csat", "must be from 1 to 5"));
+            errors
+                .push(FieldError::new("csat", format!("must be from {} to {}", CSAT_SCALE.start(), CSAT_SCALE.end())));
         }
         if let Some(n) = self.metrics.nps
             && !(0..=10).contains(&n)

@@ -6,6 +6,7 @@
 use crate::sql::{self, Select, Value};
 use crate::{IqsFilter, Result, Store, StoreError, now_millis};
 use plumbline_domain::access::VendorScope;
+use plumbline_domain::conversation::CSAT_SCALE;
 use plumbline_domain::reports::Milestone;
 use plumbline_domain::scorecard::FieldError;
 use plumbline_domain::time::{DAY_MS, Date};
@@ -218,43 +219,15 @@ impl Store {
         scope: VendorScope,
         filter: &IqsFilter,
         high: bool,
-        (score_bound, csat_bound): (f64, i64),
+        bounds: (f64, i64),
         limit: i64,
     ) -> Result<Vec<Mismatch>> {
-        let mut q = Select::new(
-            "SELECT e.id, e.conversation_id, c.external_id, c.subject, c.channel, a.name AS agent, v.name AS vendor,
-                    e.score, c.csat, c.nps, e.submitted_at
-             FROM evaluations e
-             JOIN conversations c ON c.id = e.conversation_id
-             JOIN vendors v ON v.id = e.vendor_id
-             LEFT JOIN agents a ON a.id = e.agent_id",
-        );
-        q.and_text("e.workspace_id", workspace)
-            .and_raw(crate::rollups::COUNTED)
-            .and_raw("e.score IS NOT NULL AND c.csat IS NOT NULL")
-            .and_opt_text("e.vendor_id", scope.vendor())
-            .and_opt_text("e.vendor_id", filter.vendor_id)
-            .and_opt_text("e.team_id", filter.team_id)
-            .and_opt_text("e.agent_id", filter.agent_id)
-            .and_opt_text("c.channel", filter.channel.as_ref());
-        if let Some(card) = filter.scorecard_id {
-            q.and_expr(
-                "e.scorecard_version_id IN (SELECT id FROM scorecard_versions WHERE scorecard_id = ?)",
-                vec![Value::Text(card.to_string())],
-            );
+        let (sql, values) = mismatch_query(workspace, scope, filter, high, bounds, limit);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in values {
+            query = v.bind_to(query);
         }
-        if let Some(from) = filter.from {
-            q.and("e.submitted_at", ">=", Value::Int(from));
-        }
-        if let Some(to) = filter.to {
-            q.and("e.submitted_at", "<", Value::Int(to));
-        }
-        if high {
-            q.and_expr("e.score >= ? AND c.csat <= ?", vec![Value::Float(score_bound), Value::Int(csat_bound)]);
-        } else {
-            q.and_expr("e.score < ? AND c.csat >= ?", vec![Value::Float(score_bound), Value::Int(csat_bound)]);
-        }
-        let rows = q.fetch_all(self.pool(), &format!("ORDER BY e.submitted_at DESC, e.id DESC LIMIT {limit}")).await?;
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 Ok(Mismatch {
@@ -313,6 +286,80 @@ impl Store {
     }
 }
 
+/// The statement of [`Store::iqs_csat_mismatches`] and its values. A list filtered by team walks
+/// that team's reviews newest first (`evaluations_team`, migration 0015). Otherwise it reads, for each CSAT value the list takes, that value's reviews newest first by
+/// the CSAT each counted with (`evaluations_csat`, migration 0016; equal to the conversation's,
+/// which every re-import keeps in step), testing the score on the index entry, and merges the
+/// newest `limit`: walking every review newest first read the whole range where mismatches are
+/// rare. The CSAT values are this code's own numbers (the CSAT scale), written into the text.
+pub(crate) fn mismatch_query(
+    workspace: WorkspaceId,
+    scope: VendorScope,
+    filter: &IqsFilter,
+    high: bool,
+    (score_bound, csat_bound): (f64, i64),
+    limit: i64,
+) -> (String, Vec<Value>) {
+    let order = format!("ORDER BY e.submitted_at DESC, e.id DESC LIMIT {limit}");
+    let select = |csat: Option<i64>| {
+        let mut q = Select::new(
+            "SELECT e.id, e.conversation_id, c.external_id, c.subject, c.channel, a.name AS agent, v.name AS vendor,
+                    e.score, c.csat, c.nps, e.submitted_at
+             FROM evaluations e
+             JOIN conversations c ON c.id = e.conversation_id
+             JOIN vendors v ON v.id = e.vendor_id
+             LEFT JOIN agents a ON a.id = e.agent_id",
+        );
+        q.and_text("e.workspace_id", workspace)
+            .and_raw(crate::rollups::COUNTED)
+            .and_raw("e.score IS NOT NULL")
+            .and_opt_text("e.vendor_id", scope.vendor())
+            .and_opt_text("e.vendor_id", filter.vendor_id)
+            .and_opt_text("e.team_id", filter.team_id)
+            .and_opt_text("e.agent_id", filter.agent_id)
+            .and_opt_text("c.channel", filter.channel.as_ref());
+        if let Some(card) = filter.scorecard_id {
+            q.and_expr(
+                "e.scorecard_version_id IN (SELECT id FROM scorecard_versions WHERE scorecard_id = ?)",
+                vec![Value::Text(card.to_string())],
+            );
+        }
+        if let Some(from) = filter.from {
+            q.and("e.submitted_at", ">=", Value::Int(from));
+        }
+        if let Some(to) = filter.to {
+            q.and("e.submitted_at", "<", Value::Int(to));
+        }
+        q.and("e.score", if high { ">=" } else { "<" }, Value::Float(score_bound));
+        match csat {
+            Some(value) => q.and_raw(&format!("e.rollup_csat = {value}")),
+            None => q.and("c.csat", if high { "<=" } else { ">=" }, Value::Int(csat_bound)),
+        };
+        q
+    };
+    // By team (or when no CSAT value is in the bounds, so nothing matches): one walk.
+    let by_csat = filter.team_id.is_none();
+    let csats: Vec<i64> =
+        CSAT_SCALE.filter(|&c| by_csat && if high { c <= csat_bound } else { c >= csat_bound }).collect();
+    match csats[..] {
+        [] => select(None).finish(&order),
+        [only] => select(Some(only)).finish(&order),
+        _ => {
+            // Every branch has the same conditions and values, bound once (`$n` names a value
+            // however often it appears).
+            let branches: Vec<(String, Vec<Value>)> = csats.iter().map(|&c| select(Some(c)).finish(&order)).collect();
+            let union = branches
+                .iter()
+                .enumerate()
+                .map(|(i, (sql, _))| format!("SELECT * FROM ({sql}) AS b{i}"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let values = branches.into_iter().next().map(|(_, values)| values).unwrap_or_default();
+            (format!("{union} ORDER BY submitted_at DESC, id DESC LIMIT {limit}"), values)
+        }
+    }
+}
+
 const TARGET_COLUMNS: &str =
     "t.id, t.name, t.vendor_id, t.team_id, t.scorecard_id, t.value, t.start_day, t.due_day, t.milestones, t.created_by";
 
@@ -330,4 +377,53 @@ fn target_of(row: &sqlx::any::AnyRow) -> Result<Target> {
         milestones: sql::json(row, "milestones")?,
         created_by: sql::id(row, "created_by")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mismatch_query;
+    use crate::testing::TestDatabase;
+    use crate::{Backend, IqsFilter};
+    use plumbline_domain::access::VendorScope;
+    use plumbline_domain::{AgentId, TeamId, WorkspaceId};
+    use sqlx::{Acquire, Row};
+
+    /// The plan of the mismatch lists' own statements: unfiltered or by agent, every CSAT value's
+    /// walk reads the CSAT index (and none scans the reviews); by team, the team index. PostgreSQL plans by
+    /// size, so it is asked with sequential scans off: the index must be one it can use.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mismatch_lists_are_read_from_their_indexes() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let db = TestDatabase::new(backend).await;
+            let mut conn = db.pool().acquire().await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
+            if backend == Backend::Postgres {
+                sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.unwrap();
+            }
+            let explain = if backend == Backend::Sqlite { "EXPLAIN QUERY PLAN" } else { "EXPLAIN" };
+            let column = if backend == Backend::Sqlite { 3 } else { 0 };
+            let since = IqsFilter { from: Some(0), ..Default::default() };
+            let by_team = IqsFilter { team_id: Some(TeamId::new()), ..since.clone() };
+            let by_agent = IqsFilter { agent_id: Some(AgentId::new()), ..since.clone() };
+            for (filter, high, bounds, index, walks) in [
+                (&since, true, (90.0, 2), "evaluations_csat", 2),
+                (&since, false, (75.0, 5), "evaluations_csat", 1),
+                (&by_agent, true, (90.0, 2), "evaluations_csat", 2),
+                (&by_team, true, (90.0, 2), "evaluations_team", 1),
+            ] {
+                let (sql, values) = mismatch_query(WorkspaceId::new(), VendorScope::All, filter, high, bounds, 50);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {sql}")));
+                for v in values {
+                    query = v.bind_to(query);
+                }
+                let rows = query.fetch_all(&mut *tx).await.unwrap();
+                let plan: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>(column).unwrap()).collect();
+                let plan = plan.join("\n");
+                let reads = plan.lines().filter(|l| l.contains(index)).count();
+                assert_eq!(reads, walks, "{backend:?} {filter:?} high={high}: {plan}");
+                let scans = plan.lines().filter(|l| l.contains("SCAN e") || l.contains("Seq Scan on evaluations"));
+                assert_eq!(scans.count(), 0, "{backend:?}: {plan}");
+            }
+        }
+    }
 }

@@ -29,7 +29,7 @@ scenarios!(
     workspace_lists_page_by_an_index,
     calibration_tasks_are_indexed_apart_from_reviews,
     a_conversations_evaluations_are_indexed_by_kind,
-    a_teams_newest_reviews_are_read_from_an_index,
+    mismatch_lists_hold_every_disagreement_newest_first,
     rollups_follow_submissions_and_match_a_rebuild,
     a_period_read_with_its_previous_matches_two_reads,
     concurrent_submissions_match_a_rebuild,
@@ -42,7 +42,8 @@ scenarios!(
 mod reports;
 use reports::{
     a_period_read_with_its_previous_matches_two_reads, concurrent_submissions_match_a_rebuild,
-    rollups_follow_submissions_and_match_a_rebuild, targets_round_trip_and_refuse_bad_input,
+    mismatch_lists_hold_every_disagreement_newest_first, rollups_follow_submissions_and_match_a_rebuild,
+    targets_round_trip_and_refuse_bad_input,
 };
 #[path = "scenarios/self_assessment.rs"]
 mod self_assessment;
@@ -154,27 +155,6 @@ async fn a_conversations_evaluations_are_indexed_by_kind(db: &TestDatabase) -> R
     } else {
         let definition = postgres_index(db, "evaluations_conversation").await?;
         ensure!(definition.contains("(conversation_id, kind)"), "{definition}");
-    }
-    Ok(())
-}
-
-/// A team's newest counted reviews (the IQS vs CSAT mismatch lists filtered by team) are read
-/// from an index by team and time, not by walking every review of the workspace.
-async fn a_teams_newest_reviews_are_read_from_an_index(db: &TestDatabase) -> Result<()> {
-    if db.backend() == Backend::Sqlite {
-        let sql = format!(
-            "SELECT e.id FROM evaluations e JOIN conversations c ON c.id = e.conversation_id
-             WHERE e.workspace_id = 'w' AND {COUNTED} AND e.team_id = 't' AND e.submitted_at >= 0
-               AND e.score >= 90 AND c.csat <= 2
-             ORDER BY e.submitted_at DESC, e.id DESC LIMIT 50",
-            COUNTED =
-                "e.status = 'submitted' AND e.kind IN ('review', 'calibrated') AND e.calibration_session_id IS NULL"
-        );
-        let plan = sqlite_plan(db, &sql).await?;
-        ensure!(plan.contains("evaluations_team (workspace_id=? AND team_id=? AND submitted_at>?)"), "{plan}");
-    } else {
-        let definition = postgres_index(db, "evaluations_team").await?;
-        ensure!(definition.contains("(workspace_id, team_id, submitted_at)"), "{definition}");
     }
     Ok(())
 }

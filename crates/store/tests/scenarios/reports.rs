@@ -550,3 +550,105 @@ pub(crate) async fn a_period_read_with_its_previous_matches_two_reads(db: &TestD
     ensure!(only_previous > 0, "no range whose reviews are all in its previous period");
     Ok(())
 }
+
+/// The IQS vs CSAT mismatch lists hold, newest first, exactly the counted reviews whose score
+/// and their conversation's CSAT are on the list's sides of the bounds, whichever way the store
+/// reads them (one walk per CSAT value, merged; one walk for a team), with a limit, a range
+/// and filters; and they follow a late CSAT that a re-import brings.
+pub(crate) async fn mismatch_lists_hold_every_disagreement_newest_first(db: &TestDatabase) -> Result<()> {
+    use sqlx::Row;
+    let h = history(db).await?;
+    // The definition, read plainly: every counted review with its conversation's current CSAT.
+    let every = || async {
+        let rows = sqlx::query(
+            "SELECT e.id, e.score, c.csat, e.vendor_id, e.team_id, e.agent_id, e.submitted_at FROM evaluations e
+             JOIN conversations c ON c.id = e.conversation_id
+             WHERE e.workspace_id = $1 AND e.status = 'submitted' AND e.kind IN ('review', 'calibrated')
+               AND e.calibration_session_id IS NULL AND e.score IS NOT NULL AND c.csat IS NOT NULL
+             ORDER BY e.submitted_at DESC, e.id DESC",
+        )
+        .bind(h.ws.to_string())
+        .fetch_all(db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Review {
+                    id: r.try_get("id")?,
+                    score: r.try_get("score")?,
+                    csat: r.try_get("csat")?,
+                    vendor: r.try_get("vendor_id")?,
+                    team: r.try_get("team_id")?,
+                    agent: r.try_get("agent_id")?,
+                    at: r.try_get("submitted_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+    let teams = db.store.list_teams(h.ws, VendorScope::Only(h.bpo)).await?;
+    let reviews = every().await?;
+    let bob = reviews.iter().find(|r| r.vendor == h.bpo.to_string()).and_then(|r| r.agent.clone());
+    let filters = [
+        IqsFilter::default(),
+        IqsFilter { vendor_id: Some(h.bpo), ..Default::default() },
+        IqsFilter { team_id: Some(teams[0].id), ..Default::default() },
+        IqsFilter { agent_id: Some(bob.unwrap_or_default().parse()?), ..Default::default() },
+        IqsFilter { from: Some(ms("2026-01-31")), to: Some(ms("2026-03-01")), ..Default::default() },
+    ];
+    let filters = &filters;
+    let check = |reviews: Vec<Review>| async move {
+        let mut lists = 0;
+        for filter in filters {
+            // Two CSAT values on each side (merged walks) and one (a single walk).
+            for (high, bounds) in [(true, (50.0, 2)), (false, (70.0, 4)), (true, (0.0, 1)), (false, (101.0, 5))] {
+                for limit in [2, 50] {
+                    let got = db.store.iqs_csat_mismatches(h.ws, VendorScope::All, filter, high, bounds, limit).await?;
+                    let want: Vec<String> = reviews
+                        .iter()
+                        .filter(|r| {
+                            let sides = if high {
+                                r.score >= bounds.0 && r.csat <= bounds.1
+                            } else {
+                                r.score < bounds.0 && r.csat >= bounds.1
+                            };
+                            let is = |id: Option<String>, wanted: Option<String>| wanted.is_none() || id == wanted;
+                            sides
+                                && is(Some(r.vendor.clone()), filter.vendor_id.map(|v| v.to_string()))
+                                && is(r.team.clone(), filter.team_id.map(|t| t.to_string()))
+                                && is(r.agent.clone(), filter.agent_id.map(|a| a.to_string()))
+                                && filter.from.is_none_or(|f| r.at >= f)
+                                && filter.to.is_none_or(|t| r.at < t)
+                        })
+                        .take(limit as usize)
+                        .map(|r| r.id.clone())
+                        .collect();
+                    let ids: Vec<String> = got.iter().map(|m| m.evaluation_id.to_string()).collect();
+                    ensure!(ids == want, "{filter:?} high={high} {bounds:?} limit {limit}: {ids:?} vs {want:?}");
+                    lists += usize::from(!want.is_empty());
+                }
+            }
+        }
+        anyhow::Ok(lists)
+    };
+    ensure!(check(reviews).await? > 10, "the lists are not all empty");
+    // A late CSAT on the newest conversation: the lists move with it.
+    let mut late = record("C-6-false", None, "Ann");
+    late.metrics.csat = Some(1);
+    late.channel = Channel::Chat;
+    let (_, created) = db.store.put_conversation(h.ws, &late).await?;
+    ensure!(!created);
+    let reviews = every().await?;
+    ensure!(reviews.iter().filter(|r| r.csat == 1).count() > h.submitted.iter().filter(|s| s.6 == 1).count());
+    check(reviews).await?;
+    Ok(())
+}
+
+/// A counted review as the mismatch lists see it.
+struct Review {
+    id: String,
+    score: f64,
+    csat: i64,
+    vendor: String,
+    team: Option<String>,
+    agent: Option<String>,
+    at: i64,
+}
