@@ -665,12 +665,12 @@ pub async fn leaderboard(state: &AppState, viewer: &Viewer, filter: &IqsFilter) 
     let (from, to) = range_or_last(filter, 30);
     let previous_from = (from - (to - from)).max(0);
     let filter = IqsFilter { channel: None, ..filter.clone() };
-    // Both periods are read together (on SQLite in one walk over the agents); names come with
-    // the rows.
+    // Both periods are read together (on SQLite in one walk over the agents), with only the sums
+    // a ranking needs (IQS, its interval, the count); names come with the rows.
     let (current, previous) = state
         .store
         .rollup_sums_compared(
-            Sums::Scores,
+            Sums::Interval,
             ws,
             scope,
             Rollup::Agent,

@@ -148,6 +148,7 @@ impl Rollup {
         match (self, sums) {
             (Rollup::Criterion, _) => crate::rollups::CRITERION_VALUES,
             (_, Sums::Iqs) => &["scored", "earned", "possible"],
+            (_, Sums::Interval) => &crate::rollups::AGENT_VALUES[..INTERVAL_COLUMNS],
             (_, Sums::Scores) => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
             (Rollup::Agent, Sums::Outcomes) => crate::rollups::AGENT_VALUES,
             (Rollup::Segment, Sums::Outcomes) => crate::rollups::SEGMENT_VALUES,
@@ -170,6 +171,9 @@ impl Rollup {
 /// The score sums lead the value columns of the agent and segment rollups (`ScoreSums`).
 const SCORE_COLUMNS: usize = 10;
 
+/// The first of them are what IQS with its interval needs (`ScoreSums::iqs_ci95`).
+const INTERVAL_COLUMNS: usize = 7;
+
 /// The value columns that hold counts.
 const INTEGER_VALUES: &[&str] = &[
     "evaluations",
@@ -191,6 +195,9 @@ const INTEGER_VALUES: &[&str] = &[
 pub enum Sums {
     /// What IQS needs: scored, earned and possible (a previous period's IQS, for its change).
     Iqs,
+    /// IQS with its interval, and the evaluations counted (a leaderboard): the score sums less
+    /// those of the mean score and fail rate.
+    Interval,
     /// The score sums (`ScoreSums`): IQS with its interval, mean score, fail rate.
     Scores,
     /// The score sums and the outcomes (FCR, handle time, CSAT, NPS).
@@ -758,17 +765,11 @@ impl Store {
                         possible: f(row, "possible")?,
                     };
                 }
-                Rollup::Agent | Rollup::Segment if read.sums == Sums::Iqs => {
-                    item.sums = ScoreSums {
-                        scored: f(row, "scored")? as i64,
-                        earned: f(row, "earned")?,
-                        possible: f(row, "possible")?,
-                        ..Default::default()
-                    };
+                Rollup::Agent | Rollup::Segment if read.sums != Sums::Outcomes => {
+                    item.sums = score_sums_of(row, rollup.value_columns(read.sums))?;
                 }
-                Rollup::Agent | Rollup::Segment if read.sums == Sums::Scores => item.sums = score_sums_of(row)?,
                 Rollup::Agent | Rollup::Segment => {
-                    item.sums = score_sums_of(row)?;
+                    item.sums = score_sums_of(row, rollup.value_columns(read.sums))?;
                     item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
                     item.outcomes.fcr_yes = f(row, "fcr_yes")? as i64;
                     item.outcomes.handle_n = f(row, "handle_n")? as i64;

@@ -653,8 +653,10 @@ fn push_score(row: &mut Vec<Value>, s: &ScoreSums) {
     ]);
 }
 
-pub(crate) fn score_sums_of(row: &impl sql::Columns) -> Result<ScoreSums> {
-    let f = |c: &str| row.float_or_zero(c);
+/// The score sums of a row that holds `columns` of them (the rest stay zero: a read of fewer
+/// sums is less work).
+pub(crate) fn score_sums_of(row: &impl sql::Columns, columns: &[&str]) -> Result<ScoreSums> {
+    let f = |c: &str| if columns.contains(&c) { row.float_or_zero(c) } else { Ok(0.0) };
     Ok(ScoreSums {
         evaluations: f("evaluations")? as i64,
         scored: f("scored")? as i64,

@@ -543,6 +543,22 @@ pub(crate) async fn a_period_read_with_its_previous_matches_two_reads(db: &TestD
                     })
             };
             ensure!(same(&current, &want), "{days:?}: {current:?}\nwant {want:?}");
+            // A leaderboard reads only what IQS with its interval needs, and gets the same.
+            let (ranked, _) = store
+                .rollup_sums_compared(Sums::Interval, h.ws, all, agent, &["agent_id"], &filter, days, previous)
+                .await?;
+            let ranked = sorted(ranked);
+            ensure!(
+                ranked.len() == want.len()
+                    && ranked.iter().zip(&want).all(|(x, y)| {
+                        x.key == y.key
+                            && x.sums.evaluations == y.sums.evaluations
+                            && close(x.sums.iqs(), y.sums.iqs())
+                            && close(x.sums.iqs_ci95().map(|c| c[0]), y.sums.iqs_ci95().map(|c| c[0]))
+                            && close(x.sums.iqs_ci95().map(|c| c[1]), y.sums.iqs_ci95().map(|c| c[1]))
+                    }),
+                "{days:?}: {ranked:?}\nwant {want:?}"
+            );
             ensure!(same(&earlier, &want_earlier), "{previous:?}: {earlier:?}\nwant {want_earlier:?}");
             only_previous += usize::from(current.is_empty() && !earlier.is_empty());
         }
