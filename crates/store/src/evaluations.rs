@@ -302,8 +302,8 @@ impl Store {
         policy: ScoringPolicy,
         context: Option<crate::rollups::EvaluationContext>,
     ) -> Result<(Evaluation, i64)> {
-        let submission = self.prepare_submission(&draft, version, policy, context).await?;
         let now = draft.created_at;
+        let mut submission = self.prepare_submission(workspace, &draft, version, policy, context, now).await?;
         let mut tx = self.write_opened_by_first_statement().await?;
         crate::self_assessment::lock_conversation(&mut tx, &draft.conversation_id.to_string()).await?;
         // Written as submitted at once; on SQLite in one statement with the pairs it forms.
@@ -313,7 +313,7 @@ impl Store {
             insert_evaluation(&mut tx, workspace, &draft, Some(&submission)).await?;
             None
         };
-        self.record_submission(&mut tx, workspace, &draft, &submission, now, found).await?;
+        self.record_submission(&mut tx, workspace, &draft, &mut submission, now, found).await?;
         tx.commit().await?;
         Ok((submitted(draft, submission.result, now), 2))
     }
@@ -483,11 +483,11 @@ impl Store {
             return Err(StoreError::Conflict("the evaluation is already submitted".into()));
         }
         let version = self.get_version(workspace, current.scorecard_version_id).await?;
-        let submission = self.prepare_submission(&current, version, policy, None).await?;
         let now = at;
+        let mut submission = self.prepare_submission(workspace, &current, version, policy, None, now).await?;
         let mut tx = self.write().await?;
         mark_submitted(&mut tx, id, revision, &submission, now).await?;
-        self.record_submission(&mut tx, workspace, &current, &submission, now, None).await?;
+        self.record_submission(&mut tx, workspace, &current, &mut submission, now, None).await?;
         tx.commit().await?;
         if current.kind == EvaluationKind::Audit {
             return self.get_evaluation(workspace, id).await;
@@ -497,13 +497,16 @@ impl Store {
 
     /// What submitting a draft needs before its transaction: the task still open, every
     /// criterion answered, the score, and for an evaluation that counts in IQS what the report
-    /// rollups need to know about it (`known`, or read).
+    /// rollups need to know about it (`known`, or read) and the rollup rows it adds as submitted
+    /// at `now`: summed here, not in the writers' turn, which every other writer waits for.
     async fn prepare_submission(
         &self,
+        workspace: WorkspaceId,
         draft: &Evaluation,
         version: plumbline_domain::scorecard::ScorecardVersion,
         policy: ScoringPolicy,
         known: Option<crate::rollups::EvaluationContext>,
+        now: Millis,
     ) -> Result<Submission> {
         self.check_task_open(draft).await?;
         let errors = check_answers(&version.definition, &draft.answers, true);
@@ -521,19 +524,37 @@ impl Store {
                 Some(self.evaluation_context(&conversation, &reviewer, draft.scorecard_version_id).await?)
             }
         };
-        Ok(Submission { definition: version.definition, result, counted, context, policy })
+        let rollups = context.as_ref().map(|context| {
+            let facts = crate::rollups::EvaluationFacts::new(
+                crate::rollups::Counted {
+                    workspace_id: workspace,
+                    submitted_at: now,
+                    vendor_id: draft.vendor_id.to_string(),
+                    team_id: draft.team_id.map(|t| t.to_string()),
+                    agent_id: draft.agent_id.map(|a| a.to_string()),
+                    score: &result,
+                    answers: &draft.answers,
+                    definition: &version.definition,
+                },
+                context.clone(),
+            );
+            let mut batch = crate::rollups::RollupBatch::new(workspace);
+            batch.add(&facts);
+            batch
+        });
+        Ok(Submission { result, counted, context, policy, rollups })
     }
 
     /// What a submission changes beside the evaluation itself, in its transaction: the
-    /// self-assessment pairs, the report rollups (deferred to the commit: a report never misses
-    /// an acknowledged submission, nor counts one that was rolled back) and, for an audit, its
-    /// completion.
+    /// self-assessment pairs, the report rollups (summed before the transaction, deferred to the
+    /// commit: a report never misses an acknowledged submission, nor counts one that was rolled
+    /// back) and, for an audit, its completion.
     async fn record_submission(
         &self,
         tx: &mut crate::WriteTx,
         workspace: WorkspaceId,
         evaluation: &Evaluation,
-        s: &Submission,
+        s: &mut Submission,
         now: Millis,
         found: Option<Vec<crate::self_assessment::Pair>>,
     ) -> Result<()> {
@@ -546,22 +567,7 @@ impl Store {
                 None => crate::self_assessment::add_pairs_of(tx, workspace, &[evaluation.id], side).await?,
             }
         }
-        if let Some(context) = &s.context {
-            let facts = crate::rollups::EvaluationFacts::new(
-                crate::rollups::Counted {
-                    workspace_id: workspace,
-                    submitted_at: now,
-                    vendor_id: evaluation.vendor_id.to_string(),
-                    team_id: evaluation.team_id.map(|t| t.to_string()),
-                    agent_id: evaluation.agent_id.map(|a| a.to_string()),
-                    score: &s.result,
-                    answers: &evaluation.answers,
-                    definition: &s.definition,
-                },
-                context.clone(),
-            );
-            let mut batch = crate::rollups::RollupBatch::new(workspace);
-            batch.add(&facts);
+        if let Some(batch) = s.rollups.take() {
             tx.defer_rollups(batch);
         }
         if evaluation.kind == EvaluationKind::Audit {
@@ -668,13 +674,14 @@ pub struct GraderVendor {
 
 /// What [`Store::prepare_submission`] worked out for a draft's submission.
 struct Submission {
-    definition: plumbline_domain::scorecard::ScorecardDefinition,
     result: EvaluationScore,
     /// Whether it counts in IQS (a review or a published calibrated result).
     counted: bool,
     /// The rollups' context, when it counts.
     context: Option<crate::rollups::EvaluationContext>,
     policy: ScoringPolicy,
+    /// The rollup rows it adds, when it counts (taken by [`Store::record_submission`]).
+    rollups: Option<crate::rollups::RollupBatch>,
 }
 
 /// Writes a new evaluation and its answers (see [`bind_evaluation`]).
