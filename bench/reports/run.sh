@@ -100,7 +100,10 @@ ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 sqlite_threads() {
     for t in /proc/"$server_pid"/task/*; do
-        if [ "$(cat "$t/comm")" = sqlx-sqlite-wor ]; then echo "${t##*/} $(awk '{print $14 + $15}' "$t/stat")"; fi
+        # A thread can end between the listing and the read (a pool connection closing).
+        if [ "$(cat "$t/comm" 2>/dev/null)" = sqlx-sqlite-wor ]; then
+            echo "${t##*/} $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null)"
+        fi
     done | sort
 }
 cpu_before=$(cpu); sqlite_threads > "$work/threads.before"; started=$(date +%s.%N)
