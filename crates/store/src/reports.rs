@@ -383,9 +383,10 @@ impl RollupRead<'_> {
     /// SQLite's per-agent read: one statement walks the agents in id order (`agents_by_id`, so
     /// that consecutive seeks move through the rollup in key order) and, for each, seeks its
     /// rows in every range by the rollup's (grain, agent) key (`Store::sqlite_layout`), adding
-    /// them up with the range's sign as they come instead of sorting tens of thousands of rows. One walk for all ranges: a walk costs
-    /// 5,000 seeks and a packed result, whatever the range holds (the last 30 days took 62 ms
-    /// as 31 days' rows, 45 ms as month rows less 5 days' in one walk). A list of agents
+    /// them up with the range's sign as they come instead of sorting tens of thousands of rows.
+    /// One walk for all ranges: a walk costs 5,000 seeks and a packed result, whatever the
+    /// range holds (the last 30 days took 62 ms as 31 days' rows, 45 ms as month rows less 5
+    /// days' in one walk). A list of agents
     /// (self-assessment) seeks only those. Rows without an agent come from a second query.
     /// With a previous period, each agent's rows of both periods come from the same seeks, the
     /// previous period's IQS sums as `prev_` columns.
@@ -481,10 +482,10 @@ impl RollupRead<'_> {
                 // query covers the rows without an agent too (no agent name). Names are joined
                 // to the 5,000 sums, not to the rows summed (twice as many in a month, 13,000 in
                 // six days): 12-15% less time per range at 1M.
-                let values = self.rollup.value_columns(self.sums).iter().map(|c| format!("s.{c}")).collect::<Vec<_>>();
+                let summed = self.rollup.value_columns(self.sums).iter().map(|c| format!("s.{c}")).collect::<Vec<_>>();
                 let mut all = Select::new(&format!(
                     "SELECT s.agent_id, a.name AS agent_name, {} FROM (SELECT r.agent_id AS agent_id, {} FROM {table} r",
-                    values.join(", "),
+                    summed.join(", "),
                     self.rollup.sums("r.", self.sums, self.postgres)
                 ));
                 self.conditions(&mut all, "r.", Some(range));
@@ -770,31 +771,30 @@ impl Store {
                         possible: f(row, "possible")?,
                     };
                 }
-                Rollup::Agent | Rollup::Segment if read.sums != Sums::Outcomes => {
-                    item.sums = score_sums_of(row, rollup.value_columns(read.sums))?;
-                }
                 Rollup::Agent | Rollup::Segment => {
                     item.sums = score_sums_of(row, rollup.value_columns(read.sums))?;
-                    item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
-                    item.outcomes.fcr_yes = f(row, "fcr_yes")? as i64;
-                    item.outcomes.handle_n = f(row, "handle_n")? as i64;
-                    item.outcomes.handle_sum = f(row, "handle_sum")?;
-                    if rollup == Rollup::Agent {
-                        item.outcomes.csat.n = f(row, "csat_n")? as i64;
-                        item.csat_sum = f(row, "csat_sum")?;
-                    } else {
-                        for (prefix, pair) in [("csat", &mut item.outcomes.csat), ("nps", &mut item.outcomes.nps)] {
-                            *pair = PairSums {
-                                n: f(row, &format!("{prefix}_n"))? as i64,
-                                x: f(row, &format!("{prefix}_x"))?,
-                                y: f(row, &format!("{prefix}_y"))?,
-                                xx: f(row, &format!("{prefix}_xx"))?,
-                                yy: f(row, &format!("{prefix}_yy"))?,
-                                xy: f(row, &format!("{prefix}_xy"))?,
-                            };
-                        }
-                        item.csat_sum = item.outcomes.csat.y;
+                }
+            }
+            if rollup != Rollup::Criterion && read.sums == Sums::Outcomes {
+                item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
+                item.outcomes.fcr_yes = f(row, "fcr_yes")? as i64;
+                item.outcomes.handle_n = f(row, "handle_n")? as i64;
+                item.outcomes.handle_sum = f(row, "handle_sum")?;
+                if rollup == Rollup::Agent {
+                    item.outcomes.csat.n = f(row, "csat_n")? as i64;
+                    item.csat_sum = f(row, "csat_sum")?;
+                } else {
+                    for (prefix, pair) in [("csat", &mut item.outcomes.csat), ("nps", &mut item.outcomes.nps)] {
+                        *pair = PairSums {
+                            n: f(row, &format!("{prefix}_n"))? as i64,
+                            x: f(row, &format!("{prefix}_x"))?,
+                            y: f(row, &format!("{prefix}_y"))?,
+                            xx: f(row, &format!("{prefix}_xx"))?,
+                            yy: f(row, &format!("{prefix}_yy"))?,
+                            xy: f(row, &format!("{prefix}_xy"))?,
+                        };
                     }
+                    item.csat_sum = item.outcomes.csat.y;
                 }
             }
             // Rows of the same group and bucket (a month row and day rows of one week, or
