@@ -9,7 +9,8 @@
 # a temporary directory; --postgres creates a fresh database on PLUMBLINE_BENCH_POSTGRES
 # (default postgres://postgres@127.0.0.1:5432) and drops it afterwards. Not part of the tests.
 # Other knobs: PORT (default 18473), SAMPLES (requests per endpoint, 20), CLIENTS (32),
-# SUBMISSIONS (10000), KEEP=1 keeps the database, BIN/LOADGEN use prebuilt binaries.
+# SUBMISSIONS (10000 per round), ROUNDS (submission rounds, 3), KEEP=1 keeps the database,
+# BIN/LOADGEN use prebuilt binaries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,6 +27,7 @@ port="${PORT:-18473}"
 samples="${SAMPLES:-20}"
 clients="${CLIENTS:-32}"
 submissions="${SUBMISSIONS:-10000}"
+rounds="${ROUNDS:-3}"
 pg_server="${PLUMBLINE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 admin=admin@northwind.example
 password=plumbline-bench
@@ -91,11 +93,12 @@ echo "== report endpoints ($samples requests each, one keep-alive connection, as
 
 cached "before the submissions"
 echo
-echo "== submissions ($clients clients, each review written and submitted in one HTTP request)"
+echo "== submissions ($clients clients, each review written and submitted in one HTTP request, $rounds rounds)"
 # CPU time of the server (and, on SQLite, of its busiest SQLite thread: the writers' connection)
-# over the submissions. Throughput on a shared 2-core machine varies by a fifth from run to run;
-# CPU per submission varies less, and the writer thread's busy share shows how much of the
-# serialised path is work rather than waiting.
+# over the submissions. Throughput on a shared 2-core machine varies by a fifth from run to run,
+# even with the same binary and database, so the rounds run one after another and the medians
+# are printed; CPU per submission varies less, and the writer thread's busy share shows how much
+# of the serialised path is work rather than waiting.
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 sqlite_threads() {
@@ -107,10 +110,16 @@ sqlite_threads() {
     done | sort
 }
 cpu_before=$(cpu); sqlite_threads > "$work/threads.before"; started=$(date +%s.%N)
-"$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" \
-    submit --clients "$clients" --submissions "$submissions"
+for round in $(seq "$rounds"); do
+    echo "round $round:"
+    "$loadgen" --addr "127.0.0.1:$port" --email "$admin" --password "$password" \
+        submit --clients "$clients" --submissions "$submissions" | tee -a "$work/rounds.out"
+done
 elapsed=$(echo "$(date +%s.%N) - $started" | bc -l); sqlite_threads > "$work/threads.after"
-echo "server CPU per submission: $(echo "($(cpu) - $cpu_before) * 1000 / $ticks / $submissions" | bc -l | xargs printf "%.2f") ms"
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "median of $rounds rounds: $(grep -o '[0-9.]* submissions/s' "$work/rounds.out" | cut -d' ' -f1 | median) submissions/s," \
+    "p99 $(grep 'one request' "$work/rounds.out" | awk '{ print $10 }' | median) ms"
+echo "server CPU per submission: $(echo "($(cpu) - $cpu_before) * 1000 / $ticks / ($submissions * $rounds)" | bc -l | xargs printf "%.2f") ms"
 if [ "$backend" = sqlite ]; then
     busiest=$(join "$work/threads.before" "$work/threads.after" | awk '{ d = $3 - $2; if (d > m) m = d } END { print m + 0 }')
     echo "SQLite writer thread busy: $(echo "$busiest * 100 / $ticks / $elapsed" | bc -l | xargs printf "%.0f")% of the submissions' wall time"
