@@ -1314,7 +1314,7 @@ impl Store {
                         version.id,
                     )
                     .await?;
-                let facts = crate::rollups::EvaluationFacts::new(
+                let batch = crate::rollups::RollupBatch::of_one(
                     crate::rollups::Counted {
                         workspace_id: workspace,
                         submitted_at: now,
@@ -1327,8 +1327,6 @@ impl Store {
                     },
                     context.clone(),
                 );
-                let mut batch = crate::rollups::RollupBatch::new(workspace);
-                batch.add(&facts);
                 tx.defer_rollups(batch);
                 crate::rollups::write_snapshot(&mut tx, id, &context).await?;
             }

@@ -525,7 +525,7 @@ impl Store {
             }
         };
         let rollups = context.as_ref().map(|context| {
-            let facts = crate::rollups::EvaluationFacts::new(
+            crate::rollups::RollupBatch::of_one(
                 crate::rollups::Counted {
                     workspace_id: workspace,
                     submitted_at: now,
@@ -537,10 +537,7 @@ impl Store {
                     definition: &version.definition,
                 },
                 context.clone(),
-            );
-            let mut batch = crate::rollups::RollupBatch::new(workspace);
-            batch.add(&facts);
-            batch
+            )
         });
         Ok(Submission { result, counted, context, policy, rollups })
     }

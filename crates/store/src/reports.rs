@@ -386,8 +386,8 @@ impl RollupRead<'_> {
     /// them up with the range's sign as they come instead of sorting tens of thousands of rows.
     /// One walk for all ranges: a walk costs 5,000 seeks and a packed result, whatever the
     /// range holds (the last 30 days took 62 ms as 31 days' rows, 45 ms as month rows less 5
-    /// days' in one walk). A list of agents
-    /// (self-assessment) seeks only those. Rows without an agent come from a second query.
+    /// days' in one walk). A list of agents (self-assessment) seeks only those. Rows without an
+    /// agent come from a second query.
     /// With a previous period, each agent's rows of both periods come from the same seeks, the
     /// previous period's IQS sums as `prev_` columns.
     fn agent_walk(&self, ranges: &[WalkRange]) -> Vec<(Select, String, Vec<String>, f64)> {

@@ -330,6 +330,13 @@ impl RollupBatch {
         RollupBatch { workspace_id: workspace.to_string(), ..Default::default() }
     }
 
+    /// The rows one counted evaluation adds (a submission, a published calibrated result).
+    pub fn of_one(e: Counted<'_>, context: EvaluationContext) -> Self {
+        let mut batch = RollupBatch::new(e.workspace_id);
+        batch.add(&EvaluationFacts::new(e, context));
+        batch
+    }
+
     pub fn is_empty(&self) -> bool {
         self.agent.is_empty() && self.segment.is_empty() && self.criterion.is_empty()
     }
