@@ -8,7 +8,7 @@
 //!
 //! So on SQLite writers take turns in the process (a fair queue, [`Group`]) on one connection that
 //! holds an open transaction, the *batch*. Each writer works inside its own savepoint: an error or
-//! a dropped writer rolls back to it and takes nothing else with it. A writer that commits releases
+//! a dropped writer rolls back to it and takes nothing else with it. A writer that commits keeps
 //! its savepoint and waits; the last writer in the queue (or the 64th of a batch) commits the batch
 //! with one disk sync and every waiting writer learns the outcome. A writer is acknowledged only
 //! after the batch that holds its writes is on disk, so an acknowledged write survives a crash or a
@@ -24,6 +24,17 @@
 //! writes a fraction of the rows twenty writers would, and no writer spends its turn on them.
 //! They are still in the same transaction as the writes they sum, so a report never counts a write
 //! that was not committed nor misses one that was acknowledged.
+//!
+//! A kept savepoint is released by the next writer's first statement (`RELEASE writer_a;
+//! SAVEPOINT writer_b; …`, see [`WriteTx::opening`]) or when the batch ends, not by a statement of
+//! its own: the turn every other writer waits for is then one round trip to SQLite's thread, not
+//! two (+8% submissions a second when measured). Two names alternate, so at most two savepoints
+//! are open and a writer that is rolled back can tell its own from the one before it. If its
+//! savepoint is missing, its first statement either never ran or failed before opening it, or
+//! SQLite rolled the whole transaction back by itself (a full disk): the writer releases the
+//! previous one in case it is still open and asks SQLite whether a transaction is still open
+//! ([`settle_missing`]); if not, the batch fails as a whole rather than letting later writers run
+//! outside it.
 //!
 //! SQLite copies the write-ahead log back into the database (a checkpoint) in the commit that
 //! finds the log over its limit, and every writer waiting on that batch waited for the copy too:
@@ -66,15 +77,59 @@ struct Batching {
     /// The writers' connection; inside a transaction while `batch` is set.
     conn: Option<PoolConnection<Any>>,
     batch: Option<Arc<Batch>>,
-    /// Writers whose savepoints were released into the open batch.
+    /// Writers whose writes were kept in the open batch.
     members: usize,
+    /// The savepoint of the last writer kept, while it is still open: the next writer's first
+    /// statement releases it (see the module's notes).
+    kept: Option<Savepoint>,
+    /// The savepoint of the writer holding the turn, once its first statement may have opened it.
+    current: Option<Savepoint>,
     /// Why the open batch can no longer commit (a savepoint could not be released or rolled back).
     failed: Option<String>,
-    /// The rollup rows of the writers released into the open batch, written before it commits.
+    /// The rollup rows of the writers kept in the open batch, written before it commits.
     deferred: DeferredRollups,
     /// The writer holding the turn has not opened its savepoint yet: its first statement will
     /// ([`WriteTx::opening`]), and until then it has nothing to release or roll back.
     savepoint_pending: bool,
+}
+
+/// The two savepoint names writers alternate between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Savepoint {
+    A,
+    B,
+}
+
+impl Savepoint {
+    /// The savepoint of the writer after the one that kept `kept`.
+    fn after(kept: Option<Savepoint>) -> Savepoint {
+        if kept == Some(Savepoint::A) { Savepoint::B } else { Savepoint::A }
+    }
+
+    /// What opens this savepoint, releasing `kept` first.
+    fn opening(self, kept: Option<Savepoint>) -> &'static str {
+        match (kept, self) {
+            (Some(Savepoint::A), Savepoint::B) => "RELEASE writer_a;\nSAVEPOINT writer_b;\n",
+            (Some(Savepoint::B), Savepoint::A) => "RELEASE writer_b;\nSAVEPOINT writer_a;\n",
+            (None, Savepoint::A) => "SAVEPOINT writer_a;\n",
+            (None, Savepoint::B) => "SAVEPOINT writer_b;\n",
+            (Some(_), _) => unreachable!("a writer's savepoint differs from the one before it"),
+        }
+    }
+
+    fn release(self) -> &'static str {
+        match self {
+            Savepoint::A => "RELEASE writer_a",
+            Savepoint::B => "RELEASE writer_b",
+        }
+    }
+
+    fn roll_back(self) -> &'static str {
+        match self {
+            Savepoint::A => "ROLLBACK TO writer_a; RELEASE writer_a",
+            Savepoint::B => "ROLLBACK TO writer_b; RELEASE writer_b",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -146,7 +201,8 @@ impl WriteTx {
             turn.savepoint_pending = true;
             return Ok(WriteTx::of(Inner::Sqlite { group: group.clone(), turn: Some(turn) }));
         }
-        let savepoint = turn.conn.as_mut().expect("an open batch has its connection").execute("SAVEPOINT writer").await;
+        let opening = turn.open_savepoint();
+        let savepoint = turn.conn.as_mut().expect("an open batch has its connection").execute(opening).await;
         let tx = WriteTx::of(Inner::Sqlite { group: group.clone(), turn: Some(turn) });
         if let Err(e) = savepoint {
             // Dropping `tx` leaves the batch as if this writer had rolled back.
@@ -160,13 +216,11 @@ impl WriteTx {
     }
 
     /// What a lazily opened writer's first statement begins with ([`WriteTx::sqlite`]): its
-    /// savepoint, once; nothing on PostgreSQL or after the first time.
+    /// savepoint (after releasing the one the writer before it kept), once; nothing on PostgreSQL
+    /// or after the first time.
     pub(crate) fn opening(&mut self) -> &'static str {
         match &mut self.inner {
-            Inner::Sqlite { turn: Some(turn), .. } if turn.savepoint_pending => {
-                turn.savepoint_pending = false;
-                "SAVEPOINT writer;\n"
-            }
+            Inner::Sqlite { turn: Some(turn), .. } if turn.savepoint_pending => turn.open_savepoint(),
             _ => "",
         }
     }
@@ -198,13 +252,27 @@ impl WriteTx {
                 Ok(())
             }
             Inner::Sqlite { group, turn } => {
-                let turn = turn.take().expect("an uncommitted writer has its turn");
+                let mut turn = turn.take().expect("an uncommitted writer has its turn");
                 let batch = turn.batch.clone().expect("a writer is in a batch");
                 let group = group.clone();
                 let mut outcome = batch.outcome.subscribe();
-                // Leaving (and perhaps committing the batch) runs in its own task: a caller that
-                // stops waiting must not leave the batch half done.
-                tokio::spawn(leave(turn, group.clone(), Some(deferred)));
+                // Kept without a statement: its savepoint stays open for the next writer to
+                // release (see the module's notes).
+                turn.savepoint_pending = false;
+                if let Some(mine) = turn.current.take() {
+                    turn.kept = Some(mine);
+                }
+                turn.members += 1;
+                turn.deferred.append(deferred);
+                if turn.should_end(&group) {
+                    // In its own task: a caller that stops waiting must not leave the batch half
+                    // committed.
+                    let commits = group.clone();
+                    tokio::spawn(async move { end_batch(&mut turn, &commits.commits).await });
+                } else {
+                    // Hands the turn on.
+                    drop(turn);
+                }
                 loop {
                     let waited = tokio::time::timeout(LEADER_TIMEOUT, outcome.wait_for(Option::is_some))
                         .await
@@ -242,7 +310,7 @@ impl Drop for WriteTx {
         {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
-                    runtime.spawn(leave(turn, group.clone(), None));
+                    runtime.spawn(roll_back(turn, group.clone()));
                 }
                 Err(_) => turn.failed = Some("a writer was dropped outside the runtime".into()),
             }
@@ -250,37 +318,63 @@ impl Drop for WriteTx {
     }
 }
 
-/// A writer leaves the batch: its savepoint is released (`kept`: with the rollup rows it
-/// deferred) or rolled back. The last writer in the queue commits the batch.
-async fn leave(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>, kept: Option<DeferredRollups>) {
+/// A writer that did not commit leaves the batch: its savepoint is rolled back. The last writer
+/// in the queue ends the batch.
+async fn roll_back(mut turn: OwnedMutexGuard<Batching>, group: Arc<Group>) {
     let state = &mut *turn;
-    let conn = state.conn.as_mut().expect("an open batch has its connection");
-    let done = if std::mem::take(&mut state.savepoint_pending) {
-        // Never opened: the writer ran nothing.
-        Ok(())
-    } else if kept.is_some() {
-        conn.execute("RELEASE writer").await.map(|_| ())
-    } else {
-        match conn.execute("ROLLBACK TO writer").await {
-            Ok(_) => conn.execute("RELEASE writer").await.map(|_| ()),
-            // A lazily opened writer cancelled before its first statement reached SQLite: the
-            // savepoint leads that statement, so without it nothing of this writer's ran.
-            Err(e) if e.to_string().contains("no such savepoint") => Ok(()),
-            Err(e) => Err(e),
-        }
-    };
-    match (done, kept) {
-        (Ok(()), Some(deferred)) => {
-            state.members += 1;
-            state.deferred.append(deferred);
-        }
-        (Ok(()), None) => {}
-        (Err(e), _) => {
+    state.savepoint_pending = false;
+    if let Some(mine) = state.current.take() {
+        let conn = state.conn.as_mut().expect("an open batch has its connection");
+        let done = match conn.execute(mine.roll_back()).await {
+            // Its savepoint was opened after the one before it was released.
+            Ok(_) => {
+                state.kept = None;
+                Ok(())
+            }
+            Err(e) if e.to_string().contains("no such savepoint") => settle_missing(conn, state.kept.take()).await,
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = done {
             state.failed.get_or_insert(format!("a write in this batch could not be finished: {e}"));
         }
     }
-    if group.waiting.load(Ordering::SeqCst) == 0 || state.members >= MAX_BATCH || state.failed.is_some() {
+    if state.should_end(&group) {
         end_batch(state, &group.commits).await;
+    }
+}
+
+/// After a writer found its savepoint missing (see the module's notes): releases the savepoint
+/// kept before it if that is still open, and fails unless the batch's transaction still is.
+async fn settle_missing(conn: &mut AnyConnection, kept: Option<Savepoint>) -> std::result::Result<(), String> {
+    if let Some(kept) = kept {
+        match conn.execute(kept.release()).await {
+            // Released here, or already by the writer's statement, or gone with the transaction.
+            Ok(_) => {}
+            Err(e) if e.to_string().contains("no such savepoint") => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    // BEGIN fails inside a transaction; outside one it opens one that the batch's end rolls back.
+    match conn.execute("BEGIN").await {
+        Err(e) if e.to_string().contains("within a transaction") => Ok(()),
+        Ok(_) => Err("SQLite rolled the transaction back".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl Batching {
+    /// Opens the savepoint of the writer holding the turn: what its first statement begins with.
+    fn open_savepoint(&mut self) -> &'static str {
+        self.savepoint_pending = false;
+        let mine = Savepoint::after(self.kept);
+        self.current = Some(mine);
+        mine.opening(self.kept)
+    }
+
+    /// Whether the writer leaving should end the batch: nobody waiting for a turn, a full batch,
+    /// or one that can no longer commit.
+    fn should_end(&self, group: &Group) -> bool {
+        group.waiting.load(Ordering::SeqCst) == 0 || self.members >= MAX_BATCH || self.failed.is_some()
     }
 }
 
@@ -290,10 +384,13 @@ async fn end_batch(state: &mut Batching, commits: &AtomicU64) {
     let Some(batch) = state.batch.take() else { return };
     let mut conn = state.conn.take().expect("an open batch has its connection");
     let mut deferred = std::mem::take(&mut state.deferred);
+    let kept = state.kept.take();
+    state.current = None;
+    state.savepoint_pending = false;
     let outcome = match state.failed.take() {
         Some(why) => Err(why),
         None if state.members == 0 => conn.execute("ROLLBACK").await.map(|_| ()).map_err(|e| e.to_string()),
-        None => match deferred.flush(&mut conn).await {
+        None => match write_rollups(&mut conn, kept, &mut deferred).await {
             Ok(()) => {
                 conn.execute("COMMIT").await.map(|_| ()).map_err(|e| format!("the write could not be committed: {e}"))
             }
@@ -310,6 +407,19 @@ async fn end_batch(state: &mut Batching, commits: &AtomicU64) {
         let _ = conn.close().await;
     }
     batch.outcome.send_replace(Some(outcome));
+}
+
+/// Writes a batch's rollup rows, after releasing the last kept savepoint so that SQLite does not
+/// keep their pages' old contents for a rollback to it.
+async fn write_rollups(
+    conn: &mut AnyConnection,
+    kept: Option<Savepoint>,
+    deferred: &mut DeferredRollups,
+) -> Result<()> {
+    if let Some(kept) = kept {
+        conn.execute(kept.release()).await?;
+    }
+    deferred.flush(conn).await
 }
 
 /// Checkpoints the log after commits (see the module's notes), until the store is gone or its
@@ -381,13 +491,16 @@ mod tests {
         db
     }
 
+    /// Inserts `n`, opening the writer's savepoint with the statement if it opens lazily.
     async fn insert(tx: &mut super::WriteTx, n: i64) {
-        sqlx::query("INSERT INTO write_probe (n) VALUES ($1)").bind(n).execute(&mut **tx).await.unwrap();
+        let statement = format!("{}INSERT INTO write_probe (n) VALUES ($1)", tx.opening());
+        sqlx::query(sqlx::AssertSqlSafe(statement)).bind(n).execute(&mut **tx).await.unwrap();
     }
 
     /// A writer dropped half way (a cancelled request) loses its own writes only, and neither the
-    /// writers already in its batch nor those after it wait forever. The rollup rows writers defer
-    /// land with their commits: summed across the writers of a batch, never for a dropped one.
+    /// writers already in its batch nor those after it wait forever, whether its savepoint opened
+    /// with a statement of its own or with its first one. The rollup rows writers defer land with
+    /// their commits: summed across the writers of a batch, never for a dropped one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_dropped_writer_takes_nothing_else_with_it() {
         for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -397,7 +510,11 @@ mod tests {
             for n in 0..40 {
                 let store = db.store.clone();
                 tasks.push(tokio::spawn(async move {
-                    let mut tx = store.write().await.unwrap();
+                    let mut tx = if n % 2 == 0 {
+                        store.write().await.unwrap()
+                    } else {
+                        store.write_opened_by_first_statement().await.unwrap()
+                    };
                     insert(&mut tx, n).await;
                     tx.defer_rollups(rollups(ws, &format!("agent {}", n % 3)));
                     if n % 4 == 3 {
@@ -513,25 +630,31 @@ mod tests {
 
     /// A writer whose savepoint opens with its first statement ([`super::WriteTx::opening`])
     /// shares its batch like any other: whether it commits, fails in that statement, or is
-    /// dropped before the statement reached SQLite (cancelled), the writer before it in the
-    /// batch keeps its write.
+    /// dropped before the statement reached SQLite (cancelled), the writers before and after it in
+    /// the batch keep their writes. If SQLite rolled the whole transaction back by itself (as on
+    /// a full disk; here the statement does it), the batch fails there: the writer before it
+    /// learns that its write was not committed, and the one after it starts a new batch rather
+    /// than writing outside any (acknowledged as failed, yet committed).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_writer_opened_by_its_first_statement_keeps_the_batch_whole() {
         let db = probe(Backend::Sqlite).await;
-        for (case, expected) in [("commits", 2), ("fails", 1), ("never runs", 1)] {
+        for (case, expected) in [("commits", 3), ("fails", 2), ("never runs", 2), ("rolls all back", 1)] {
             db.store.pool().execute("DELETE FROM write_probe").await.unwrap();
             let mut first = db.store.write().await.unwrap();
             insert(&mut first, 1).await;
-            // Queued behind `first`, so the batch stays open for it.
+            // Queued behind `first`, then `third` behind it, so the batch stays open for them.
             let store = db.store.clone();
             let lazy = tokio::spawn(async move {
                 let mut tx = store.write_opened_by_first_statement().await.unwrap();
                 let opening = tx.opening();
-                assert_eq!(opening, "SAVEPOINT writer;\n");
+                assert_eq!(opening, "RELEASE writer_a;\nSAVEPOINT writer_b;\n", "it releases the first one's");
                 assert_eq!(tx.opening(), "", "the savepoint opens once");
                 let statement = match case {
                     "commits" => "INSERT INTO write_probe (n) VALUES (2)",
                     "fails" => "INSERT INTO write_probe (n) VALUES (2); INSERT INTO no_such_table VALUES (3)",
+                    "rolls all back" => {
+                        "INSERT INTO write_probe (n) VALUES (2); ROLLBACK; INSERT INTO no_such_table VALUES (3)"
+                    }
                     _ => return,
                 };
                 let run = sqlx::query(sqlx::AssertSqlSafe(format!("{opening}{statement}"))).execute(&mut *tx).await;
@@ -542,9 +665,19 @@ mod tests {
                     assert!(run.is_err());
                 }
             });
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            first.commit().await.unwrap_or_else(|e| panic!("{case}: {e}"));
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            let store = db.store.clone();
+            let third = tokio::spawn(async move {
+                let mut tx = store.write().await.unwrap();
+                insert(&mut tx, 3).await;
+                tx.commit().await
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            let committed = first.commit().await;
+            assert_eq!(committed.is_ok(), case != "rolls all back", "{case}: {committed:?}");
             lazy.await.unwrap();
+            let committed = third.await.unwrap();
+            assert!(committed.is_ok(), "{case}: {committed:?}");
             assert_eq!(count(&db).await, expected, "{case}");
         }
         db.store.close().await;
