@@ -232,7 +232,7 @@ impl Store {
                 Cell::Int(now),
             ]
         });
-        let mut tx = self.write().await?;
+        let mut tx = self.write_alone().await?;
         let n = TableWriter::new(self.backend(), "teams", TEAM_COLUMNS).write(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(n)
@@ -252,7 +252,7 @@ impl Store {
                 Cell::Int(now),
             ]
         });
-        let mut tx = self.write().await?;
+        let mut tx = self.write_alone().await?;
         let n = TableWriter::new(self.backend(), "agents", AGENT_COLUMNS).write(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(n)
@@ -275,7 +275,7 @@ impl Store {
                 Cell::Int(now),
             ]
         });
-        let mut tx = self.write().await?;
+        let mut tx = self.write_alone().await?;
         let n = TableWriter::new(self.backend(), "users", USER_COLUMNS).write(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(n)
@@ -287,7 +287,7 @@ impl Store {
         let BulkChunk { conversations, evaluations, mut rollups } = chunk;
         let ws = workspace.to_string();
         let backend = self.backend();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_alone().await?;
         if backend == Backend::Sqlite {
             // SQLite's default page cache (2 MB) spills a large transaction's pages to the WAL
             // over and over while the indexes and rollups are updated in key order; 256 MB

@@ -300,7 +300,7 @@ impl Store {
         workspace: WorkspaceId,
         rows: &mut tokio::sync::mpsc::Receiver<ImportItem>,
     ) -> std::result::Result<ImportSummary, ImportError> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_alone().await?;
         let started = now_millis();
         let mut org = OrgResolver::load(&mut tx, workspace).await?;
         let mut summary = ImportSummary::default();

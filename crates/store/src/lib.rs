@@ -231,7 +231,7 @@ impl Store {
     /// Starts a write transaction (on SQLite, a writer's turn in the current batch).
     pub(crate) async fn write(&self) -> Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, false).await,
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, write::Joining::Savepoint).await,
             Backend::Postgres => WriteTx::postgres(&self.pool).await,
         }
     }
@@ -240,7 +240,16 @@ impl Store {
     /// opens the writer's savepoint with it).
     pub(crate) async fn write_opened_by_first_statement(&self) -> Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, true).await,
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, write::Joining::ByFirstStatement).await,
+            Backend::Postgres => WriteTx::postgres(&self.pool).await,
+        }
+    }
+
+    /// [`Store::write`] for a writer whose writes have no bound (an import, a rebuild, a bulk
+    /// load): on SQLite in a transaction of its own, without a savepoint (see `write.rs`).
+    pub(crate) async fn write_alone(&self) -> Result<WriteTx> {
+        match self.backend {
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, write::Joining::Alone).await,
             Backend::Postgres => WriteTx::postgres(&self.pool).await,
         }
     }

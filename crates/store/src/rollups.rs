@@ -742,9 +742,10 @@ impl Store {
     /// backdates its history, and by `plumbline reports rebuild`. Returns the evaluations counted.
     pub async fn rebuild_rollups(&self, workspace: WorkspaceId) -> Result<u64> {
         let ws = workspace.to_string();
-        let mut tx = self.write().await?;
-        // Rows deferred by writers before this one in the batch would otherwise land on top of
-        // the rebuilt ones, which already count their evaluations.
+        let mut tx = self.write_alone().await?;
+        // Rows deferred before the deletes would otherwise land on top of the rebuilt ones, which
+        // already count their evaluations. (Writing alone, the batch before it has written its
+        // own; this keeps the rebuild right whatever batch it is in.)
         tx.write_deferred().await?;
         for table in [
             "rollup_agent",
@@ -872,7 +873,7 @@ impl Store {
             let copy = format!("INSERT INTO {table}_converted SELECT * FROM {table} ORDER BY {key_columns}");
             let drop = format!("DROP TABLE {table}");
             let rename = format!("ALTER TABLE {table}_converted RENAME TO {table}");
-            let mut tx = self.write().await?;
+            let mut tx = self.write_alone().await?;
             for statement in [&create, &copy, &drop, &rename] {
                 sqlx::query(sqlx::AssertSqlSafe(statement.as_str())).execute(&mut *tx).await?;
             }
