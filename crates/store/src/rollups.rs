@@ -3,7 +3,7 @@
 //! from the evaluations when a database predates them. Reports read these instead of the
 //! evaluations (see ARCHITECTURE.md, "Reports at scale").
 
-use crate::sql::{self, Value};
+use crate::sql::{self, AnyQuery, Value};
 use crate::{Result, Store, now_millis};
 use plumbline_domain::conversation::ConversationMetrics;
 use plumbline_domain::evaluation::Answer;
@@ -320,9 +320,52 @@ type CriterionKey = (i64, i64, String, String, String, String);
 #[derive(Default)]
 pub struct RollupBatch {
     workspace_id: String,
-    agent: HashMap<AgentKey, (ScoreSums, OutcomeSums)>,
-    segment: HashMap<SegmentKey, (ScoreSums, OutcomeSums)>,
-    criterion: HashMap<CriterionKey, CriterionSums>,
+    agent: SumMap<AgentKey, (ScoreSums, OutcomeSums)>,
+    segment: SumMap<SegmentKey, (ScoreSums, OutcomeSums)>,
+    criterion: SumMap<CriterionKey, CriterionSums>,
+}
+
+/// A map of rollup sums. Its keys are ids the server made, so the standard hasher's defence
+/// against chosen keys buys nothing here, and it was most of the time a submission spent adding
+/// its rows to its batch's (in the writers' turn): [`SumHasher`] instead.
+type SumMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<SumHasher>>;
+
+/// A fast non-cryptographic hasher (a multiply-rotate mix of 8 bytes at a time).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct SumHasher(u64);
+
+impl SumHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for SumHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        }
+        let mut last = [0u8; 8];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.mix(u64::from_le_bytes(last));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.mix(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl RollupBatch {
@@ -442,7 +485,8 @@ impl RollupBatch {
     /// empties the batch.
     pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
         let ws = self.workspace_id.clone();
-        upsert_sorted(&mut *conn, "rollup_agent", AGENT_KEY, AGENT_VALUES, self.agent.drain(), |key, (s, o)| {
+        let positional = crate::sql::positional(conn);
+        let agents = upserts(positional, "rollup_agent", AGENT_KEY, AGENT_VALUES, self.agent.drain(), |key, (s, o)| {
             let (grain, period, vendor, team, agent, card) = key;
             let mut row = key_row(&ws, *grain, *period, &[vendor, team, agent, card]);
             push_score(&mut row, s);
@@ -455,10 +499,9 @@ impl RollupBatch {
                 Value::Float(o.csat.y),
             ]);
             row
-        })
-        .await?;
+        });
         let segments = self.segment.drain();
-        upsert_sorted(&mut *conn, "rollup_segment", SEGMENT_KEY, SEGMENT_VALUES, segments, |key, (s, o)| {
+        let segments = upserts(positional, "rollup_segment", SEGMENT_KEY, SEGMENT_VALUES, segments, |key, (s, o)| {
             let (grain, period, vendor, team, channel, card, class) = key;
             let mut row = key_row(&ws, *grain, *period, &[vendor, team, channel, card, class]);
             push_score(&mut row, s);
@@ -479,10 +522,9 @@ impl RollupBatch {
                 ]);
             }
             row
-        })
-        .await?;
+        });
         let criteria = self.criterion.drain();
-        upsert_sorted(&mut *conn, "rollup_criterion", CRITERION_KEY, CRITERION_VALUES, criteria, |key, c| {
+        let criteria = upserts(positional, "rollup_criterion", CRITERION_KEY, CRITERION_VALUES, criteria, |key, c| {
             let (grain, period, vendor, team, card, criterion) = key;
             let mut row = key_row(&ws, *grain, *period, &[vendor, team, card, criterion]);
             row.extend([
@@ -493,8 +535,8 @@ impl RollupBatch {
                 Value::Float(c.possible),
             ]);
             row
-        })
-        .await
+        });
+        run_pipelined(conn, agents.chain(segments).chain(criteria)).await
     }
 }
 
@@ -542,24 +584,57 @@ pub(crate) fn key_row(workspace: &str, grain: i64, period: i64, rest: &[&str]) -
     row
 }
 
-/// Adds `rows` to a rollup table (upserts that add), in statements of many rows. Sorted by key
-/// first: concurrent submissions take row locks in one order (PostgreSQL would otherwise abort
-/// one of two that touch the same day and month rows the other way round).
+/// Adds `rows` to a rollup table (upserts that add), in statements of many rows: see
+/// [`upserts`].
 pub(crate) async fn upsert_sorted<K: Ord, V>(
     conn: &mut AnyConnection,
-    table: &str,
-    key: &[&str],
-    values: &[&str],
+    table: &'static str,
+    key: &'static [&'static str],
+    values: &'static [&'static str],
     rows: impl IntoIterator<Item = (K, V)>,
     to_row: impl Fn(&K, &V) -> Vec<Value>,
 ) -> Result<()> {
+    let positional = crate::sql::positional(conn);
+    run_pipelined(conn, upserts(positional, table, key, values, rows, to_row)).await
+}
+
+/// The statements that add `rows` to a rollup table (upserts that add), many rows each, built
+/// as they are taken. Sorted by key first: concurrent submissions take row locks in one order
+/// (PostgreSQL would otherwise abort one of two that touch the same day and month rows the other
+/// way round), and SQLite finds rows in key order faster (a batch's rows took 11.4 ms sorted,
+/// 12.4 ms unsorted, though the sort is a fifth of the CPU time of building the statements).
+pub(crate) fn upserts<K: Ord, V>(
+    positional: bool,
+    table: &'static str,
+    key: &'static [&'static str],
+    values: &'static [&'static str],
+    rows: impl IntoIterator<Item = (K, V)>,
+    to_row: impl Fn(&K, &V) -> Vec<Value>,
+) -> impl Iterator<Item = AnyQuery<'static>> {
     let mut rows: Vec<(K, V)> = rows.into_iter().collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let statement = chunk.iter().map(|(k, v)| to_row(k, v)).collect();
-        upsert(&mut *conn, table, key, values, statement).await?;
+    // Keys are unique, so an unstable sort gives the one order.
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let statements = rows.len().div_ceil(ROWS_PER_STATEMENT);
+    (0..statements).map(move |i| {
+        let chunk = &rows[i * ROWS_PER_STATEMENT..rows.len().min((i + 1) * ROWS_PER_STATEMENT)];
+        upsert(positional, table, key, values, chunk.iter().map(|(k, v)| to_row(k, v)))
+    })
+}
+
+/// Runs `statements` one after another, building each while the one before it runs on the
+/// database's side (SQLite's thread): building a batch's rollup statements took about 4.6 ms
+/// of CPU time, beside about 7 ms of SQLite's, in the turn every writer waits for.
+pub(crate) async fn run_pipelined(
+    conn: &mut AnyConnection,
+    mut statements: impl Iterator<Item = AnyQuery<'static>>,
+) -> Result<()> {
+    let Some(mut current) = statements.next() else { return Ok(()) };
+    loop {
+        let (done, next) = tokio::join!(current.execute(&mut *conn), async { statements.next() });
+        done?;
+        let Some(next) = next else { return Ok(()) };
+        current = next;
     }
-    Ok(())
 }
 
 /// Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values (38 × 200).
@@ -678,29 +753,25 @@ pub(crate) fn score_sums_of(row: &impl sql::Columns, columns: &[&str]) -> Result
     })
 }
 
-async fn upsert(
-    conn: &mut AnyConnection,
+fn upsert(
+    positional: bool,
     table: &str,
     key: &[&str],
     values: &[&str],
-    rows: Vec<Vec<Value>>,
-) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+    rows: impl ExactSizeIterator<Item = Vec<Value>>,
+) -> AnyQuery<'static> {
     let columns: Vec<&str> = key.iter().chain(values).copied().collect();
-    debug_assert!(rows.iter().all(|row| row.len() == columns.len()));
-    let mut sql = crate::sql::insert_values(crate::sql::positional(conn), table, &columns, rows.len());
+    let mut sql = crate::sql::insert_values(positional, table, &columns, rows.len());
     sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET ", key.join(", ")));
     sql.push_str(&values.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", "));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for row in rows {
+        debug_assert_eq!(row.len(), columns.len());
         for v in row {
             query = v.bind_to(query);
         }
     }
-    query.execute(conn).await?;
-    Ok(())
+    query
 }
 
 /// [`COUNTED`] of workspace `$1`, written so that no index serves it: a rebuild pages through
@@ -994,6 +1065,49 @@ mod tests {
             let kept: (i64, i64) =
                 sqlx::query_as("SELECT COUNT(*), SUM(evaluations) FROM rollup_agent").fetch_one(pool).await.unwrap();
             assert_eq!(kept, (1, 2), "{old_key}");
+        }
+    }
+
+    /// A batch with more rows than one statement takes is written in several, built while the
+    /// one before runs; a second batch adds to the same rows instead of adding rows.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_batch_is_written_in_several_statements_and_adds_up() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let db = TestDatabase::new(backend).await;
+            let ws = plumbline_domain::WorkspaceId::new();
+            // 260 criteria: day and month rows, of the team and of all teams, 1,040 rows.
+            let criteria: Vec<_> = (0..260).map(|i| (format!("c{i:03}"), 1.0, Some(0.5), i % 10 == 0)).collect();
+            let facts = super::EvaluationFacts {
+                workspace_id: ws.to_string(),
+                day: 20_000,
+                vendor_id: "v".into(),
+                team_id: "t".into(),
+                agent_id: "a".into(),
+                scorecard_id: "s".into(),
+                channel: "chat".into(),
+                grader_class: super::GRADER_INTERNAL,
+                score: Some(50.0),
+                sums: plumbline_domain::reports::ScoreSums::one(Some(50.0), 130.0, 260.0, false),
+                metrics: Default::default(),
+                criteria,
+            };
+            let mut conn = db.store.pool().acquire().await.unwrap();
+            for _ in 0..2 {
+                let mut batch = super::RollupBatch::new(ws);
+                batch.add(&facts);
+                assert!(batch.len() > 4 * super::ROWS_PER_STATEMENT, "{}", batch.len());
+                batch.flush(&mut conn).await.unwrap();
+                assert!(batch.is_empty());
+            }
+            let (rows, answered, failed): (i64, i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), CAST(SUM(answered) AS BIGINT), CAST(SUM(failed) AS BIGINT) FROM rollup_criterion",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            assert_eq!((rows, answered, failed), (1_040, 2_080, 208), "{backend:?}");
+            drop(conn);
+            db.store.close().await;
         }
     }
 }
