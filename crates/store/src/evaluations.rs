@@ -213,14 +213,14 @@ impl Store {
         conversation: &plumbline_domain::conversation::Conversation,
         new: NewEvaluation,
         complete: bool,
-    ) -> Result<(Evaluation, plumbline_domain::scorecard::ScorecardVersion)> {
+    ) -> Result<(Evaluation, std::sync::Arc<plumbline_domain::scorecard::ScorecardVersion>)> {
         if conversation.id != new.conversation_id {
             return Err(StoreError::Invalid(vec![FieldError::new(
                 "conversation_id",
                 "does not match the conversation",
             )]));
         }
-        let version = self.get_version(workspace, new.scorecard_version_id).await.map_err(|_| {
+        let version = self.version_to_review_with(workspace, new.scorecard_version_id).await.map_err(|_| {
             StoreError::Invalid(vec![FieldError::new("scorecard_version_id", "there is no such scorecard version")])
         })?;
         let needs_active =
@@ -298,12 +298,12 @@ impl Store {
         &self,
         workspace: WorkspaceId,
         draft: Evaluation,
-        version: plumbline_domain::scorecard::ScorecardVersion,
+        version: std::sync::Arc<plumbline_domain::scorecard::ScorecardVersion>,
         policy: ScoringPolicy,
         context: Option<crate::rollups::EvaluationContext>,
     ) -> Result<(Evaluation, i64)> {
         let now = draft.created_at;
-        let mut submission = self.prepare_submission(workspace, &draft, version, policy, context, now).await?;
+        let mut submission = self.prepare_submission(workspace, &draft, &version, policy, context, now).await?;
         let mut tx = self.write_opened_by_first_statement().await?;
         crate::self_assessment::lock_conversation(&mut tx, &draft.conversation_id.to_string()).await?;
         // Written as submitted at once; on SQLite in one statement with the pairs it forms.
@@ -482,9 +482,9 @@ impl Store {
         if current.status != EvaluationStatus::Draft {
             return Err(StoreError::Conflict("the evaluation is already submitted".into()));
         }
-        let version = self.get_version(workspace, current.scorecard_version_id).await?;
+        let version = self.version_to_review_with(workspace, current.scorecard_version_id).await?;
         let now = at;
-        let mut submission = self.prepare_submission(workspace, &current, version, policy, None, now).await?;
+        let mut submission = self.prepare_submission(workspace, &current, &version, policy, None, now).await?;
         let mut tx = self.write().await?;
         mark_submitted(&mut tx, id, revision, &submission, now).await?;
         self.record_submission(&mut tx, workspace, &current, &mut submission, now, None).await?;
@@ -503,7 +503,7 @@ impl Store {
         &self,
         workspace: WorkspaceId,
         draft: &Evaluation,
-        version: plumbline_domain::scorecard::ScorecardVersion,
+        version: &plumbline_domain::scorecard::ScorecardVersion,
         policy: ScoringPolicy,
         known: Option<crate::rollups::EvaluationContext>,
         now: Millis,

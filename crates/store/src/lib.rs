@@ -109,6 +109,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite's writers: their queue and the batch in progress (see [`write`]).
     writers: Arc<write::Group>,
+    /// Parsed scorecard versions that can no longer change (see `scorecards.rs`).
+    versions: Arc<scorecards::VersionCache>,
 }
 
 /// The current time in Unix milliseconds.
@@ -189,7 +191,7 @@ impl Store {
         if backend == Backend::Sqlite {
             tokio::spawn(write::checkpoints(pool.clone(), Arc::downgrade(&writers)));
         }
-        Ok(Store { pool, backend, writers })
+        Ok(Store { pool, backend, writers, versions: Arc::default() })
     }
 
     pub fn backend(&self) -> Backend {

@@ -6,24 +6,44 @@ use crate::{Result, Store, StoreError, now_millis, sql};
 use plumbline_domain::scorecard::{ChangeKind, Scorecard, ScorecardDefinition, ScorecardVersion, VersionStatus};
 use plumbline_domain::{ScorecardId, ScorecardVersionId, WorkspaceId};
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 const VERSION_COLUMNS: &str = "id, scorecard_id, number, status, change_kind, definition, created_at, activated_at";
 
 fn version_of(row: &AnyRow) -> Result<ScorecardVersion> {
-    let status = sql::text(row, "status")?;
     let change = sql::text(row, "change_kind")?;
     Ok(ScorecardVersion {
         id: sql::id(row, "id")?,
         scorecard_id: sql::id(row, "scorecard_id")?,
         number: sql::int(row, "number")?,
-        status: VersionStatus::parse(&status)
-            .ok_or_else(|| StoreError::Database(format!("unknown version status {status:?}")))?,
+        status: status_of(row)?,
         change_kind: ChangeKind::parse(&change)
             .ok_or_else(|| StoreError::Database(format!("unknown change kind {change:?}")))?,
         definition: sql::json(row, "definition")?,
         created_at: sql::int(row, "created_at")?,
         activated_at: sql::opt_int(row, "activated_at")?,
     })
+}
+
+fn status_of(row: &AnyRow) -> Result<VersionStatus> {
+    let status = sql::text(row, "status")?;
+    VersionStatus::parse(&status).ok_or_else(|| StoreError::Database(format!("unknown version status {status:?}")))
+}
+
+/// Scorecard versions that are no longer drafts, parsed, by id ([`Store::version_to_review_with`]).
+/// A workspace has a few versions per scorecard, so this stays small.
+#[derive(Debug, Default)]
+pub(crate) struct VersionCache(Mutex<HashMap<ScorecardVersionId, Arc<ScorecardVersion>>>);
+
+impl VersionCache {
+    fn get(&self, id: ScorecardVersionId) -> Option<Arc<ScorecardVersion>> {
+        self.0.lock().expect("the version cache is never poisoned").get(&id).cloned()
+    }
+
+    fn keep(&self, version: Arc<ScorecardVersion>) {
+        self.0.lock().expect("the version cache is never poisoned").insert(version.id, version);
+    }
 }
 
 fn scorecard_of(row: &AnyRow) -> Result<Scorecard> {
@@ -108,6 +128,40 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(version_of).collect()
+    }
+
+    /// [`Store::get_version`] for reviewing with it, shared. A version that is no longer a draft
+    /// never changes its definition, so the parsed version is kept ([`VersionCache`]) and only
+    /// its status and activation time are read again (they change when another version is
+    /// activated): parsing the definition was a seventh of the CPU time of a submission.
+    pub(crate) async fn version_to_review_with(
+        &self,
+        workspace: WorkspaceId,
+        id: ScorecardVersionId,
+    ) -> Result<Arc<ScorecardVersion>> {
+        if let Some(held) = self.versions.get(id) {
+            let row =
+                sqlx::query("SELECT status, activated_at FROM scorecard_versions WHERE workspace_id = $1 AND id = $2")
+                    .bind(workspace.to_string())
+                    .bind(id.to_string())
+                    .fetch_optional(self.pool())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+            let (status, activated_at) = (status_of(&row)?, sql::opt_int(&row, "activated_at")?);
+            if (status, activated_at) == (held.status, held.activated_at) {
+                return Ok(held);
+            }
+            if status != VersionStatus::Draft {
+                let version = Arc::new(ScorecardVersion { status, activated_at, ..(*held).clone() });
+                self.versions.keep(version.clone());
+                return Ok(version);
+            }
+        }
+        let version = Arc::new(self.get_version(workspace, id).await?);
+        if version.status != VersionStatus::Draft {
+            self.versions.keep(version.clone());
+        }
+        Ok(version)
     }
 
     pub async fn get_version(&self, workspace: WorkspaceId, id: ScorecardVersionId) -> Result<ScorecardVersion> {

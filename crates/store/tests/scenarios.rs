@@ -21,6 +21,7 @@ scenarios!(
     evaluation_lifecycle,
     created_and_submitted_in_one_transaction,
     reviews_of_one_conversation_submitted_at_once_all_land,
+    a_version_retired_after_reviews_refuses_the_next,
     concurrent_submits_leave_one_result,
     concurrent_writers_keep_their_own_outcome,
     the_same_import_twice_at_once_creates_no_duplicates,
@@ -535,6 +536,45 @@ async fn created_and_submitted_in_one_transaction(db: &TestDatabase) -> Result<(
     let totals = db.store.rollup_totals(s.ws).await?;
     db.store.rebuild_rollups(s.ws).await?;
     ensure!(db.store.rollup_totals(s.ws).await? == totals, "the rollups equal a rebuild");
+    Ok(())
+}
+
+/// A version reviews were submitted with (and which the store keeps parsed) is refused once
+/// another version of its scorecard is activated, and for another workspace; the new version
+/// is accepted, and a draft never is.
+async fn a_version_retired_after_reviews_refuses_the_next(db: &TestDatabase) -> Result<()> {
+    let s = scene(db).await?;
+    let review = |version: &plumbline_domain::scorecard::ScorecardVersion| NewEvaluation {
+        conversation_id: s.conversation,
+        scorecard_version_id: version.id,
+        reviewer_id: s.reviewer,
+        kind: EvaluationKind::Review,
+        answers: vec![answer(version, 0, Choice::Option(2)), answer(version, 1, Choice::Option(0))],
+        overall_feedback: String::new(),
+    };
+    let submit = |new: NewEvaluation, ws: WorkspaceId| {
+        let store = db.store.clone();
+        async move { store.create_submitted_evaluation(ws, new, ScoringPolicy::default()).await }
+    };
+    for _ in 0..2 {
+        submit(review(&s.version), s.ws).await?;
+    }
+    let (other, _, _) = workspace(db).await?;
+    ensure!(matches!(submit(review(&s.version), other).await, Err(StoreError::Invalid(_))));
+    let mut reworded = s.version.definition.clone();
+    reworded.criteria[0].description = "Warm and clear".into();
+    let v2 = db.store.create_version(s.ws, s.version.scorecard_id, &reworded).await?;
+    ensure!(matches!(
+        submit(review(&v2), s.ws).await,
+        Err(StoreError::Invalid(e)) if e[0].reason.contains("is draft")
+    ));
+    db.store.activate_version(s.ws, v2.id).await?;
+    ensure!(matches!(
+        submit(review(&s.version), s.ws).await,
+        Err(StoreError::Invalid(e)) if e[0].field == "scorecard_version_id" && e[0].reason.contains("is retired")
+    ));
+    let (accepted, _) = submit(review(&v2), s.ws).await?;
+    ensure!(accepted.scorecard_version_id == v2.id && accepted.status == EvaluationStatus::Submitted);
     Ok(())
 }
 
