@@ -64,6 +64,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 /// The most writers one commit carries, so that a steady stream of writers is still acknowledged.
 const MAX_BATCH: usize = 64;
 
+/// How many more writers' rollup rows a batch makes room for when its first writer joins.
+const WRITERS_TO_RESERVE_FOR: usize = 31;
+
 /// How often the log is checkpointed while writers commit.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
@@ -292,6 +295,11 @@ impl WriteTx {
                 }
                 turn.members += 1;
                 turn.deferred.append(deferred);
+                if turn.members == 1 {
+                    // A batch usually takes every writer waiting (about as many as there are
+                    // concurrent clients), most of them with rows like the first one's.
+                    turn.deferred.reserve_for(WRITERS_TO_RESERVE_FOR);
+                }
                 if turn.should_end(&group) {
                     // In its own task: a caller that stops waiting must not leave the batch half
                     // committed.
