@@ -37,7 +37,7 @@ pub struct ApiToken {
 impl Store {
     pub async fn create_session(&self, user: UserId, token_hash: &str, csrf_token: &str, ttl_ms: i64) -> Result<()> {
         let now = now_millis();
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
@@ -45,7 +45,7 @@ impl Store {
         .bind(csrf_token)
         .bind(now)
         .bind(now + ttl_ms)
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
@@ -68,13 +68,13 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
+        self.write_one(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash)).await?;
         Ok(())
     }
 
     pub async fn delete_expired_sessions(&self) -> Result<u64> {
         let done =
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_millis()).execute(self.pool()).await?;
+            self.write_one(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_millis())).await?;
         Ok(done.rows_affected())
     }
 
@@ -86,14 +86,17 @@ impl Store {
             last_used_at: None,
             revoked_at: None,
         };
-        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        self.write_one(
+            sqlx::query(
+                "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(token.id.to_string())
             .bind(user.to_string())
             .bind(&token.name)
             .bind(token_hash)
-            .bind(token.created_at)
-            .execute(self.pool())
-            .await?;
+            .bind(token.created_at),
+        )
+        .await?;
         Ok(token)
     }
 
@@ -112,13 +115,15 @@ impl Store {
         let token_id = sql::text(&row, "token_id")?;
         let now = now_millis();
         // Record use at most once a minute, so a busy script does not turn every read into a write.
-        // Best effort: a failed bookkeeping write must not refuse the request.
+        // Best effort, and not waited for: the write joins the writers' next batch, and a failed
+        // bookkeeping write must not refuse (or slow) the request.
         if sql::opt_int(&row, "last_used_at")?.is_none_or(|last| now - last > 60_000) {
-            let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(token_id)
-                .execute(self.pool())
-                .await;
+            let store = self.clone();
+            tokio::spawn(async move {
+                let used =
+                    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token_id);
+                let _ = store.write_one(used).await;
+            });
         }
         Ok(Some(signed_in_of(&row)?))
     }
@@ -144,24 +149,26 @@ impl Store {
     }
 
     pub async fn revoke_token(&self, user: UserId, token: TokenId) -> Result<()> {
-        let done =
-            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+        let done = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+                )
                 .bind(now_millis())
                 .bind(token.to_string())
-                .bind(user.to_string())
-                .execute(self.pool())
-                .await?;
+                .bind(user.to_string()),
+            )
+            .await?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     /// Records a failed sign-in and returns how many failures `email` has had since `since`.
     pub async fn record_failed_login(&self, email: &str, since: i64) -> Result<i64> {
         let email = email.trim().to_ascii_lowercase();
-        sqlx::query("INSERT INTO login_attempts (email, at) VALUES ($1, $2)")
-            .bind(&email)
-            .bind(now_millis())
-            .execute(self.pool())
-            .await?;
+        self.write_one(
+            sqlx::query("INSERT INTO login_attempts (email, at) VALUES ($1, $2)").bind(&email).bind(now_millis()),
+        )
+        .await?;
         self.failed_logins_since(&email, since).await
     }
 
@@ -175,10 +182,10 @@ impl Store {
     }
 
     pub async fn clear_failed_logins(&self, email: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
-            .bind(email.trim().to_ascii_lowercase())
-            .execute(self.pool())
-            .await?;
+        self.write_one(
+            sqlx::query("DELETE FROM login_attempts WHERE email = $1").bind(email.trim().to_ascii_lowercase()),
+        )
+        .await?;
         Ok(())
     }
 }

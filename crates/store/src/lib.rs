@@ -256,6 +256,16 @@ impl Store {
         }
     }
 
+    /// Runs one statement that writes, in a write transaction of its own: on SQLite in the
+    /// writers' batch ([`Store::write`]), since a write beside the batch would wait for it in
+    /// SQLite's busy handler, which sleeps between tries (and the batch would wait for it).
+    pub(crate) async fn write_one(&self, statement: sql::AnyQuery<'_>) -> Result<sqlx::any::AnyQueryResult> {
+        let mut tx = self.write().await?;
+        let done = statement.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

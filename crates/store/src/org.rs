@@ -130,24 +130,29 @@ impl Store {
     }
 
     pub async fn update_settings(&self, id: WorkspaceId, settings: &WorkspaceSettings) -> Result<()> {
-        let done = sqlx::query("UPDATE workspaces SET settings = $1 WHERE id = $2")
-            .bind(sql::to_json(settings))
-            .bind(id.to_string())
-            .execute(self.pool())
+        let done = self
+            .write_one(
+                sqlx::query("UPDATE workspaces SET settings = $1 WHERE id = $2")
+                    .bind(sql::to_json(settings))
+                    .bind(id.to_string()),
+            )
             .await?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     pub async fn create_vendor(&self, workspace: WorkspaceId, name: &str) -> Result<Vendor> {
         let vendor = Vendor { id: VendorId::new(), name: name.trim().to_string(), is_internal: false };
-        sqlx::query("INSERT INTO vendors (id, workspace_id, name, is_internal, created_at) VALUES ($1, $2, $3, 0, $4)")
+        self.write_one(
+            sqlx::query(
+                "INSERT INTO vendors (id, workspace_id, name, is_internal, created_at) VALUES ($1, $2, $3, 0, $4)",
+            )
             .bind(vendor.id.to_string())
             .bind(workspace.to_string())
             .bind(&vendor.name)
-            .bind(now_millis())
-            .execute(self.pool())
-            .await
-            .map_err(|e| duplicate_as(e, "vendor", &vendor.name))?;
+            .bind(now_millis()),
+        )
+        .await
+        .map_err(|e| duplicate_as(e, "vendor", &vendor.name))?;
         Ok(vendor)
     }
 
@@ -179,15 +184,18 @@ impl Store {
     pub async fn create_team(&self, workspace: WorkspaceId, vendor: VendorId, name: &str) -> Result<Team> {
         self.get_vendor(workspace, vendor).await.map_err(|_| unknown("vendor_id", "there is no such vendor"))?;
         let team = Team { id: TeamId::new(), vendor_id: vendor, name: name.trim().to_string() };
-        sqlx::query("INSERT INTO teams (id, workspace_id, vendor_id, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+        self.write_one(
+            sqlx::query(
+                "INSERT INTO teams (id, workspace_id, vendor_id, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(team.id.to_string())
             .bind(workspace.to_string())
             .bind(vendor.to_string())
             .bind(&team.name)
-            .bind(now_millis())
-            .execute(self.pool())
-            .await
-            .map_err(|e| duplicate_as(e, "team", &team.name))?;
+            .bind(now_millis()),
+        )
+        .await
+        .map_err(|e| duplicate_as(e, "team", &team.name))?;
         Ok(team)
     }
 
@@ -219,18 +227,19 @@ impl Store {
             name: name.trim().to_string(),
             email: email.map(str::to_string),
         };
-        sqlx::query(
-            "INSERT INTO agents (id, workspace_id, vendor_id, team_id, name, email, created_at)
+        self.write_one(
+            sqlx::query(
+                "INSERT INTO agents (id, workspace_id, vendor_id, team_id, name, email, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(agent.id.to_string())
+            .bind(workspace.to_string())
+            .bind(vendor.to_string())
+            .bind(team.map(|t| t.to_string()))
+            .bind(&agent.name)
+            .bind(agent.email.clone())
+            .bind(now_millis()),
         )
-        .bind(agent.id.to_string())
-        .bind(workspace.to_string())
-        .bind(vendor.to_string())
-        .bind(team.map(|t| t.to_string()))
-        .bind(&agent.name)
-        .bind(agent.email.clone())
-        .bind(now_millis())
-        .execute(self.pool())
         .await
         .map_err(|e| duplicate_as(e, "agent", &agent.name))?;
         Ok(agent)
@@ -281,7 +290,7 @@ impl Store {
             active: true,
             created_at: now_millis(),
         };
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO users (id, workspace_id, vendor_id, email, name, role, password_hash, agent_id, active, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
         )
@@ -294,7 +303,7 @@ impl Store {
         .bind(new.password_hash)
         .bind(user.agent_id.map(|a| a.to_string()))
         .bind(user.created_at)
-        .execute(self.pool())
+        )
         .await
         .map_err(|e| duplicate_as(e, "user with email", &user.email))?;
         Ok(user)
@@ -388,8 +397,8 @@ pub(crate) fn unknown(field: &str, reason: &str) -> StoreError {
     StoreError::Invalid(vec![FieldError::new(field, reason)])
 }
 
-pub(crate) fn duplicate_as(e: sqlx::Error, what: &str, name: &str) -> StoreError {
-    match StoreError::from(e) {
+pub(crate) fn duplicate_as(e: impl Into<StoreError>, what: &str, name: &str) -> StoreError {
+    match e.into() {
         StoreError::Duplicate(_) => StoreError::Duplicate(format!("{what} {name:?}")),
         other => other,
     }

@@ -239,7 +239,16 @@ async fn users_sessions_and_tokens(db: &TestDatabase) -> Result<()> {
     let token = db.store.create_token(grader.id, "script", "token-hash").await?;
     let signed_in = db.store.token_user("token-hash").await?.expect("token");
     ensure!(signed_in.user.id == grader.id && !signed_in.vendor_is_internal, "a BPO grader's vendor is not internal");
-    ensure!(db.store.list_tokens(grader.id).await?[0].last_used_at.is_some());
+    // The use is recorded beside the request, not before it answers.
+    let mut recorded = false;
+    for _ in 0..500 {
+        recorded = db.store.list_tokens(grader.id).await?[0].last_used_at.is_some();
+        if recorded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    ensure!(recorded, "the token's use is recorded");
     ensure!(matches!(db.store.revoke_token(lead.id, token.id).await, Err(StoreError::NotFound)));
     db.store.revoke_token(grader.id, token.id).await?;
     ensure!(db.store.token_user("token-hash").await?.is_none());
