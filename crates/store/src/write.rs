@@ -600,6 +600,16 @@ mod tests {
         batch
     }
 
+    /// A writer that inserts `n` and commits, spawned (to queue behind the one holding the turn).
+    fn queued_writer(db: &TestDatabase, n: i64) -> tokio::task::JoinHandle<crate::Result<()>> {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            insert(&mut tx, n).await;
+            tx.commit().await
+        })
+    }
+
     /// Σ evaluations over the all-time agent rows (grain 2), read in `conn`.
     async fn counted(conn: &mut sqlx::AnyConnection) -> i64 {
         sqlx::query_scalar("SELECT CAST(COALESCE(SUM(evaluations), 0) AS BIGINT) FROM rollup_agent WHERE grain = 2")
@@ -703,12 +713,7 @@ mod tests {
                 }
             });
             tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-            let store = db.store.clone();
-            let third = tokio::spawn(async move {
-                let mut tx = store.write().await.unwrap();
-                insert(&mut tx, 3).await;
-                tx.commit().await
-            });
+            let third = queued_writer(&db, 3);
             tokio::time::sleep(std::time::Duration::from_millis(30)).await;
             let committed = first.commit().await;
             assert_eq!(committed.is_ok(), case != "rolls all back", "{case}: {committed:?}");
@@ -743,12 +748,7 @@ mod tests {
                 }
             });
             tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-            let store = db.store.clone();
-            let third = tokio::spawn(async move {
-                let mut tx = store.write().await.unwrap();
-                insert(&mut tx, 3).await;
-                tx.commit().await
-            });
+            let third = queued_writer(&db, 3);
             tokio::time::sleep(std::time::Duration::from_millis(30)).await;
             first.commit().await.unwrap();
             alone.await.unwrap();
