@@ -41,10 +41,10 @@
 //! file, and a review changes more than that (a page of each index it enters): two system calls
 //! a page, in the turn every other writer waits for, and the largest share of the writers'
 //! thread's time. So the writers' connection keeps them in memory (`temp_store = MEMORY`: medians
-//! of three runs +5% and +17% submissions a second in two measurements). A writer whose writes have no bound (an import, a
-//! rebuild, the generator's chunks) would then hold a copy of every page it changes in memory:
-//! it writes alone instead ([`Joining::Alone`]), in a transaction of its own without a savepoint,
-//! since rolling back its transaction takes nothing else with it.
+//! of three runs +9% and +16% submissions a second in two measurements). A writer whose writes
+//! have no bound (an import, a rebuild, the generator's chunks) would then hold a copy of every
+//! page it changes in memory: it writes alone instead ([`Joining::Alone`]), in a transaction of
+//! its own without a savepoint, since rolling back its transaction takes nothing else with it.
 //!
 //! SQLite copies the write-ahead log back into the database (a checkpoint) in the commit that
 //! finds the log over its limit, and every writer waiting on that batch waited for the copy too:
