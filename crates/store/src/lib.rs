@@ -232,26 +232,26 @@ impl Store {
 
     /// Starts a write transaction (on SQLite, a writer's turn in the current batch).
     pub(crate) async fn write(&self) -> Result<WriteTx> {
-        match self.backend {
-            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, write::Joining::Savepoint).await,
-            Backend::Postgres => WriteTx::postgres(&self.pool).await,
-        }
+        self.writer(write::Joining::Savepoint).await
     }
 
     /// [`Store::write`] whose first statement must begin with [`WriteTx::opening`] (on SQLite it
     /// opens the writer's savepoint with it).
     pub(crate) async fn write_opened_by_first_statement(&self) -> Result<WriteTx> {
-        match self.backend {
-            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, write::Joining::ByFirstStatement).await,
-            Backend::Postgres => WriteTx::postgres(&self.pool).await,
-        }
+        self.writer(write::Joining::ByFirstStatement).await
     }
 
     /// [`Store::write`] for a writer whose writes have no bound (an import, a rebuild, a bulk
     /// load): on SQLite in a transaction of its own, without a savepoint (see `write.rs`).
     pub(crate) async fn write_alone(&self) -> Result<WriteTx> {
+        self.writer(write::Joining::Alone).await
+    }
+
+    /// A write transaction: on SQLite joining the writers' batch as `joining` says, on
+    /// PostgreSQL an ordinary transaction whatever it says.
+    async fn writer(&self, joining: write::Joining) -> Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, write::Joining::Alone).await,
+            Backend::Sqlite => WriteTx::sqlite(&self.pool, &self.writers, joining).await,
             Backend::Postgres => WriteTx::postgres(&self.pool).await,
         }
     }

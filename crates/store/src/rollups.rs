@@ -554,7 +554,7 @@ impl RollupBatch {
 /// Rollup rows a write transaction adds when it commits rather than as it goes: the rows of
 /// every writer in a SQLite batch are summed first and written once, just before the batch
 /// commits (see `write.rs`). Adding commutes, so the order does not matter; only a rebuild,
-/// which deletes rows, must have them written first ([`crate::WriteTx::write_deferred`]).
+/// which deletes rows, must come after them (it writes alone: [`crate::Store::write_alone`]).
 #[derive(Default)]
 pub(crate) struct DeferredRollups(Vec<RollupBatch>);
 
@@ -833,10 +833,8 @@ impl Store {
     pub async fn rebuild_rollups(&self, workspace: WorkspaceId) -> Result<u64> {
         let ws = workspace.to_string();
         let mut tx = self.write_alone().await?;
-        // Rows deferred before the deletes would otherwise land on top of the rebuilt ones, which
-        // already count their evaluations. (Writing alone, the batch before it has written its
-        // own; this keeps the rebuild right whatever batch it is in.)
-        tx.write_deferred().await?;
+        // Alone, so the rows deferred by the writers before it were written (and committed)
+        // before its deletes, not on top of the rebuilt ones, which already count them.
         for table in [
             "rollup_agent",
             "rollup_segment",
