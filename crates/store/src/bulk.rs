@@ -404,7 +404,7 @@ impl Store {
     /// The sums of every value column of the rollup tables, by table and grain: what a test
     /// compares before and after `rebuild_rollups`.
     pub async fn rollup_totals(&self, workspace: WorkspaceId) -> Result<RollupTotals> {
-        let tables: [(&str, &[&str]); 5] = [
+        let tables: [(&str, &[&str]); 4] = [
             (
                 "rollup_agent",
                 &[
@@ -435,7 +435,6 @@ impl Store {
                     "nps_xy",
                 ],
             ),
-            ("rollup_criterion", &["answered", "not_applicable", "failed", "earned", "possible"]),
             crate::self_assessment::SELF_TABLES[0],
             crate::self_assessment::SELF_TABLES[1],
         ];
@@ -460,6 +459,27 @@ impl Store {
                     totals.push((format!("{table}.{grain}.{c}"), v));
                 }
             }
+        }
+        // The criteria rollup keeps its sums in a text per row: added up here.
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT grain, sums FROM rollup_criteria WHERE workspace_id = $1 ORDER BY grain")
+                .bind(workspace.to_string())
+                .fetch_all(self.pool())
+                .await?;
+        let mut by_grain: std::collections::BTreeMap<i64, [f64; 7]> = Default::default();
+        for (grain, text) in &rows {
+            let t = by_grain.entry(*grain).or_default();
+            t[0] += 1.0;
+            for (_, s) in crate::rollups::decode_criteria(text)? {
+                let values = [1.0, s.answered as f64, s.not_applicable as f64, s.failed as f64, s.earned, s.possible];
+                for (total, v) in t[1..].iter_mut().zip(values) {
+                    *total += v;
+                }
+            }
+        }
+        for (grain, t) in by_grain {
+            let names = ["rows", "criteria", "answered", "not_applicable", "failed", "earned", "possible"];
+            totals.extend(names.iter().zip(t).map(|(name, v)| (format!("rollup_criteria.{grain}.{name}"), v)));
         }
         Ok(totals)
     }

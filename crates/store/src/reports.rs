@@ -82,7 +82,7 @@ pub enum Rollup {
     Agent,
     /// rollup_segment: vendor, team, channel, scorecard, grader_class.
     Segment,
-    /// rollup_criterion: vendor, team, scorecard, criterion.
+    /// rollup_criteria: vendor, team, scorecard, and each criterion's sums in one text.
     Criterion,
 }
 
@@ -91,7 +91,7 @@ impl Rollup {
         match self {
             Rollup::Agent => "rollup_agent",
             Rollup::Segment => "rollup_segment",
-            Rollup::Criterion => "rollup_criterion",
+            Rollup::Criterion => "rollup_criteria",
         }
     }
 
@@ -146,7 +146,7 @@ impl Rollup {
     /// The value columns a read sums.
     fn value_columns(self, sums: Sums) -> &'static [&'static str] {
         match (self, sums) {
-            (Rollup::Criterion, _) => crate::rollups::CRITERION_VALUES,
+            (Rollup::Criterion, _) => &["sums"],
             (_, Sums::Iqs) => &["scored", "earned", "possible"],
             (_, Sums::Interval) => &crate::rollups::AGENT_VALUES[..INTERVAL_COLUMNS],
             (_, Sums::Scores) => &crate::rollups::AGENT_VALUES[..SCORE_COLUMNS],
@@ -475,6 +475,16 @@ impl RollupRead<'_> {
         let columns = |keys: &[&str]| keys.iter().map(|c| c.to_string()).chain(values.clone()).collect::<Vec<_>>();
         let mut out = Vec::new();
         for (range, sign) in ranges {
+            if self.rollup == Rollup::Criterion {
+                // A row holds every criterion's sums in one text, which SQL cannot add up: the
+                // rows come whole and `read_rollup` adds them up (a few hundred rows).
+                let columns: Vec<String> =
+                    ["vendor_id", "team_id", "scorecard_id", "period", "sums"].map(String::from).into();
+                let mut q = Select::new(&format!("SELECT {} FROM {table}", columns.join(", ")));
+                self.conditions(&mut q, "", Some(range));
+                out.push((q, String::new(), columns, sign));
+                continue;
+            }
             let per_agent =
                 self.rollup == Rollup::Agent && self.group_by == ["agent_id"] && self.time == TimeMode::Total;
             if per_agent {
@@ -743,14 +753,44 @@ impl Store {
         let mut out: Vec<RollupRow> = Vec::with_capacity(packs.iter().map(|p| p.len()).sum());
         let mut index: HashMap<(Vec<String>, Option<i64>), usize> = HashMap::new();
         let f = |row: &Signed<sql::PackedRow>, c: &str| row.float_or_zero(c);
+        let mut add = |item: RollupRow| match index.get(&(item.key.clone(), item.bucket)) {
+            // Rows of the same group and bucket (a month row and day rows of one week, or
+            // several days of one week) add up.
+            Some(&i) => out[i].add(&item),
+            None => {
+                index.insert((item.key.clone(), item.bucket), out.len());
+                out.push(item);
+            }
+        };
         for (row, sign) in packs.iter().zip(&signs).flat_map(|(p, sign)| p.iter().map(move |row| (row, *sign))) {
             let row = &Signed(&row, sign);
-            let key =
-                group_by.iter().map(|c| row.opt_text(c).map(Option::unwrap_or_default)).collect::<Result<Vec<_>>>()?;
             let bucket = match time {
                 TimeMode::Series(interval) => Some(interval.bucket(f(row, "period")? as i64)),
                 TimeMode::Total => None,
             };
+            if rollup == Rollup::Criterion {
+                let sums = row.opt_text("sums")?.unwrap_or_default();
+                for (criterion, s) in crate::rollups::decode_criteria(&sums)? {
+                    let key = group_by
+                        .iter()
+                        .map(|&c| match c {
+                            "criterion_id" => Ok(criterion.to_string()),
+                            c => row.opt_text(c).map(Option::unwrap_or_default),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let criterion = CriterionSums {
+                        answered: s.answered * sign as i64,
+                        not_applicable: s.not_applicable * sign as i64,
+                        failed: s.failed * sign as i64,
+                        earned: s.earned * sign,
+                        possible: s.possible * sign,
+                    };
+                    add(RollupRow { key, bucket, criterion, ..Default::default() });
+                }
+                continue;
+            }
+            let key =
+                group_by.iter().map(|c| row.opt_text(c).map(Option::unwrap_or_default)).collect::<Result<Vec<_>>>()?;
             let name = if row.0.has("agent_name") { row.opt_text("agent_name")? } else { None };
             let mut item = RollupRow { key, bucket, name, ..Default::default() };
             if read.previous.is_some() {
@@ -761,21 +801,8 @@ impl Store {
                     ..Default::default()
                 };
             }
-            match rollup {
-                Rollup::Criterion => {
-                    item.criterion = CriterionSums {
-                        answered: f(row, "answered")? as i64,
-                        not_applicable: f(row, "not_applicable")? as i64,
-                        failed: f(row, "failed")? as i64,
-                        earned: f(row, "earned")?,
-                        possible: f(row, "possible")?,
-                    };
-                }
-                Rollup::Agent | Rollup::Segment => {
-                    item.sums = score_sums_of(row, rollup.value_columns(read.sums))?;
-                }
-            }
-            if rollup != Rollup::Criterion && read.sums == Sums::Outcomes {
+            item.sums = score_sums_of(row, rollup.value_columns(read.sums))?;
+            if read.sums == Sums::Outcomes {
                 item.outcomes.fcr_n = f(row, "fcr_n")? as i64;
                 item.outcomes.fcr_yes = f(row, "fcr_yes")? as i64;
                 item.outcomes.handle_n = f(row, "handle_n")? as i64;
@@ -797,15 +824,7 @@ impl Store {
                     item.csat_sum = item.outcomes.csat.y;
                 }
             }
-            // Rows of the same group and bucket (a month row and day rows of one week, or
-            // several days of one week) add up.
-            match index.get(&(item.key.clone(), item.bucket)) {
-                Some(&i) => out[i].add(&item),
-                None => {
-                    index.insert((item.key.clone(), item.bucket), out.len());
-                    out.push(item);
-                }
-            }
+            add(item);
         }
         if subtracted {
             // A group whose rows were all taken away again (evaluated only on days the range

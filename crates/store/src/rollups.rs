@@ -4,7 +4,7 @@
 //! evaluations (see ARCHITECTURE.md, "Reports at scale").
 
 use crate::sql::{self, AnyQuery, Value};
-use crate::{Result, Store, now_millis};
+use crate::{Result, Store, StoreError, now_millis};
 use plumbline_domain::conversation::ConversationMetrics;
 use plumbline_domain::evaluation::Answer;
 use plumbline_domain::reports::{Grain, PairSums, ScoreSums, month_start};
@@ -314,7 +314,11 @@ impl CriterionSums {
 
 type AgentKey = (i64, i64, String, String, String, String);
 type SegmentKey = (i64, i64, String, String, String, String, &'static str);
-type CriterionKey = (i64, i64, String, String, String, String);
+/// A rollup_criteria row: grain, period, vendor, team, scorecard.
+type CriteriaKey = (i64, i64, String, String, String);
+
+/// Each criterion's sums in a rollup_criteria row, by criterion id.
+pub(crate) type CriteriaSums = SumMap<String, CriterionSums>;
 
 /// Rollup rows to add, summed in memory first (one evaluation at submission; many in a rebuild).
 #[derive(Default)]
@@ -322,7 +326,7 @@ pub struct RollupBatch {
     workspace_id: String,
     agent: SumMap<AgentKey, (ScoreSums, OutcomeSums)>,
     segment: SumMap<SegmentKey, (ScoreSums, OutcomeSums)>,
-    criterion: SumMap<CriterionKey, CriterionSums>,
+    criterion: SumMap<CriteriaKey, CriteriaSums>,
 }
 
 /// A map of rollup sums. Its keys are ids the server made, so the standard hasher's defence
@@ -384,9 +388,10 @@ impl RollupBatch {
         self.agent.is_empty() && self.segment.is_empty() && self.criterion.is_empty()
     }
 
-    /// Rows held (a rebuild flushes when this grows).
+    /// Rows held, a criterion's sums in a criteria row counted as one (a rebuild flushes when
+    /// this grows).
     pub fn len(&self) -> usize {
-        self.agent.len() + self.segment.len() + self.criterion.len()
+        self.agent.len() + self.segment.len() + self.criterion.values().map(|c| c.len()).sum::<usize>()
     }
 
     pub fn add(&mut self, f: &EvaluationFacts) {
@@ -407,10 +412,10 @@ impl RollupBatch {
             outcomes = outcomes.negated();
             sums = negated(&sums);
         }
-        // Sized once: one evaluation adds 3 agent rows, 6 segment rows and 4 per criterion.
+        // Sized once: one evaluation adds 3 agent rows, 6 segment rows and 4 criteria rows.
         self.agent.reserve(3);
         self.segment.reserve(6);
-        self.criterion.reserve(4 * f.criteria.len());
+        self.criterion.reserve(4);
         let grains = [(Grain::Day, f.day), (Grain::Month, month_start(f.day)), (Grain::All, 0)];
         for (grain, period) in grains {
             let all_time = grain == Grain::All;
@@ -441,15 +446,10 @@ impl RollupBatch {
                     // all-time rows (a criterion report reads at most a few hundred month rows).
                     continue;
                 }
+                let key = (grain, period, f.vendor_id.clone(), team.to_string(), f.scorecard_id.clone());
+                let row = self.criterion.entry(key).or_default();
+                row.reserve(f.criteria.len());
                 for (criterion, weight, fraction, failed) in &f.criteria {
-                    let key = (
-                        grain,
-                        period,
-                        f.vendor_id.clone(),
-                        team.to_string(),
-                        f.scorecard_id.clone(),
-                        criterion.clone(),
-                    );
                     let one = match fraction {
                         Some(x) => CriterionSums {
                             answered: 1,
@@ -460,7 +460,12 @@ impl RollupBatch {
                         },
                         None => CriterionSums { not_applicable: 1, ..Default::default() },
                     };
-                    self.criterion.entry(key).or_default().add(&one);
+                    match row.get_mut(criterion.as_str()) {
+                        Some(sums) => sums.add(&one),
+                        None => {
+                            row.insert(criterion.clone(), one);
+                        }
+                    }
                 }
             }
         }
@@ -487,8 +492,13 @@ impl RollupBatch {
             entry.0.add(&s);
             entry.1.add(&o);
         }
-        for (key, c) in other.criterion {
-            self.criterion.entry(key).or_default().add(&c);
+        for (key, row) in other.criterion {
+            match self.criterion.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut held) => add_criteria_sums(held.get_mut(), row),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+            }
         }
     }
 
@@ -534,20 +544,8 @@ impl RollupBatch {
             }
             row
         });
-        let criteria = self.criterion.drain();
-        let criteria = upserts(positional, "rollup_criterion", CRITERION_KEY, CRITERION_VALUES, criteria, |key, c| {
-            let (grain, period, vendor, team, card, criterion) = key;
-            let mut row = key_row(&ws, *grain, *period, &[vendor, team, card, criterion]);
-            row.extend([
-                Value::Int(c.answered),
-                Value::Int(c.not_applicable),
-                Value::Int(c.failed),
-                Value::Float(c.earned),
-                Value::Float(c.possible),
-            ]);
-            row
-        });
-        run_pipelined(conn, agents.chain(segments).chain(criteria)).await
+        run_pipelined(conn, agents.chain(segments)).await?;
+        add_criteria(conn, &ws, std::mem::take(&mut self.criterion)).await
     }
 }
 
@@ -656,14 +654,170 @@ pub(crate) async fn run_pipelined(
     }
 }
 
+/// Adds `sums` to the criteria of `into`.
+fn add_criteria_sums(into: &mut CriteriaSums, sums: CriteriaSums) {
+    for (criterion, s) in sums {
+        match into.get_mut(criterion.as_str()) {
+            Some(held) => held.add(&s),
+            None => {
+                into.insert(criterion, s);
+            }
+        }
+    }
+}
+
+/// The text a rollup_criteria row keeps its criteria's sums in (migration 0018): per criterion
+/// `id,answered,not_applicable,failed,earned,possible`, `;` between, sorted by id. Numbers are
+/// printed as Rust prints them, the shortest text that reads back as the same number.
+pub(crate) fn encode_criteria<'a>(sums: impl IntoIterator<Item = (&'a str, &'a CriterionSums)>) -> String {
+    use std::fmt::Write;
+    let mut sorted: Vec<_> = sums.into_iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut text = String::with_capacity(sorted.len() * 64);
+    for (i, (criterion, s)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            text.push(';');
+        }
+        let _ =
+            write!(text, "{criterion},{},{},{},{},{}", s.answered, s.not_applicable, s.failed, s.earned, s.possible);
+    }
+    text
+}
+
+/// Reads what [`encode_criteria`] wrote.
+pub(crate) fn decode_criteria(text: &str) -> Result<Vec<(&str, CriterionSums)>> {
+    let bad = |entry: &str| StoreError::Database(format!("a criteria rollup row holds {entry:?}, not criterion sums"));
+    let mut out = Vec::with_capacity(text.len() / 48 + 1);
+    for entry in text.split(';').filter(|e| !e.is_empty()) {
+        let mut parts = entry.split(',');
+        let mut next = || parts.next().ok_or_else(|| bad(entry));
+        let criterion = next()?;
+        let int = |v: &str| v.parse::<i64>().map_err(|_| bad(entry));
+        let float = |v: &str| v.parse::<f64>().map_err(|_| bad(entry));
+        let sums = CriterionSums {
+            answered: int(next()?)?,
+            not_applicable: int(next()?)?,
+            failed: int(next()?)?,
+            earned: float(next()?)?,
+            possible: float(next()?)?,
+        };
+        if parts.next().is_some() {
+            return Err(bad(entry));
+        }
+        out.push((criterion, sums));
+    }
+    Ok(out)
+}
+
+/// Adds `rows` to rollup_criteria. A row keeps all its criteria's sums in one text, which SQL
+/// cannot add to, so the rows are read, added to here and written back whole, inside the
+/// writer's transaction: on SQLite no other writer runs in between (one at a time); PostgreSQL
+/// first makes sure every row exists and then locks them, in key order as the other rollups'
+/// upserts do, so that two writers adding to one row take turns.
+async fn add_criteria(
+    conn: &mut AnyConnection,
+    workspace: &str,
+    rows: SumMap<CriteriaKey, CriteriaSums>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let positional = crate::sql::positional(conn);
+    let mut rows: Vec<(CriteriaKey, CriteriaSums)> = rows.into_iter().collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let key_values = |key: &CriteriaKey| {
+        let (grain, period, vendor, team, card) = key;
+        [
+            Value::Int(*grain),
+            Value::Int(*period),
+            Value::Text(vendor.clone()),
+            Value::Text(team.clone()),
+            Value::Text(card.clone()),
+        ]
+    };
+    let table_key = "workspace_id, grain, period, vendor_id, team_id, scorecard_id";
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        if !positional {
+            let mut sql = crate::sql::insert_values(false, "rollup_criteria", CRITERIA_COLUMNS, chunk.len());
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (key, _) in chunk {
+                query = query.bind(workspace.to_string());
+                for v in key_values(key) {
+                    query = v.bind_to(query);
+                }
+                query = query.bind(String::new());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        // CROSS JOIN: SQLite keeps the keys as the outer loop and seeks each row by its key (it
+        // scanned the table for each key otherwise: 200 ms a statement in a rebuild of 20,000
+        // reviews). PostgreSQL locks the rows in key order (SQLite has nothing to lock).
+        let lock = if positional {
+            ""
+        } else {
+            " ORDER BY r.grain, r.period, r.vendor_id, r.team_id, r.scorecard_id FOR UPDATE OF r"
+        };
+        let sql = format!(
+            "WITH k (grain, period, vendor_id, team_id, scorecard_id) AS (VALUES {})
+             SELECT r.grain, r.period, r.vendor_id, r.team_id, r.scorecard_id, r.sums
+             FROM k CROSS JOIN rollup_criteria r WHERE r.workspace_id = {} AND r.grain = k.grain AND r.period = k.period
+                 AND r.vendor_id = k.vendor_id AND r.team_id = k.team_id AND r.scorecard_id = k.scorecard_id{lock}",
+            crate::sql::value_rows(positional, 5, chunk.len(), 0),
+            if positional { "?".to_string() } else { format!("${}", 5 * chunk.len() + 1) },
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (key, _) in chunk {
+            for v in key_values(key) {
+                query = v.bind_to(query);
+            }
+        }
+        let held = query.bind(workspace.to_string()).fetch_all(&mut *conn).await?;
+        let mut held: HashMap<CriteriaKey, String> = held
+            .iter()
+            .map(|r| {
+                let key = (
+                    sql::int(r, "grain")?,
+                    sql::int(r, "period")?,
+                    sql::text(r, "vendor_id")?,
+                    sql::text(r, "team_id")?,
+                    sql::text(r, "scorecard_id")?,
+                );
+                Ok((key, sql::text(r, "sums")?))
+            })
+            .collect::<Result<_>>()?;
+        let mut sql = crate::sql::insert_values(positional, "rollup_criteria", CRITERIA_COLUMNS, chunk.len());
+        sql.push_str(&format!(" ON CONFLICT ({table_key}) DO UPDATE SET sums = excluded.sums"));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (key, sums) in chunk {
+            let text = match held.remove(key) {
+                Some(before) if !before.is_empty() => {
+                    let mut merged: HashMap<&str, CriterionSums> = decode_criteria(&before)?.into_iter().collect();
+                    for (criterion, s) in sums {
+                        merged.entry(criterion.as_str()).or_default().add(s);
+                    }
+                    encode_criteria(merged.iter().map(|(c, s)| (*c, s)))
+                }
+                _ => encode_criteria(sums.iter().map(|(c, s)| (c.as_str(), s))),
+            };
+            query = query.bind(workspace.to_string());
+            for v in key_values(key) {
+                query = v.bind_to(query);
+            }
+            query = query.bind(text);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values (38 × 200).
 const ROWS_PER_STATEMENT: usize = 200;
 
 const AGENT_KEY: &[&str] = &["workspace_id", "grain", "period", "vendor_id", "team_id", "agent_id", "scorecard_id"];
 const SEGMENT_KEY: &[&str] =
     &["workspace_id", "grain", "period", "vendor_id", "team_id", "channel", "scorecard_id", "grader_class"];
-const CRITERION_KEY: &[&str] =
-    &["workspace_id", "grain", "period", "vendor_id", "team_id", "scorecard_id", "criterion_id"];
+const CRITERIA_COLUMNS: &[&str] = &["workspace_id", "grain", "period", "vendor_id", "team_id", "scorecard_id", "sums"];
 
 /// The agent rollup's primary key on SQLite (`Store::sqlite_layout`).
 const SQLITE_AGENT_KEY: &str = "PRIMARY KEY (workspace_id, grain, agent_id, period, scorecard_id, vendor_id, team_id)";
@@ -677,16 +831,11 @@ const OLD_AGENT_KEYS: [&str; 2] = [
 
 /// The rollups SQLite keeps WITHOUT ROWID (`Store::sqlite_layout`): table, primary key, and
 /// the older keys it converts from (a rowid table with the same key is converted too).
-const SQLITE_LAYOUTS: [(&str, &str, &[&str]); 3] = [
+const SQLITE_LAYOUTS: [(&str, &str, &[&str]); 2] = [
     ("rollup_agent", SQLITE_AGENT_KEY, &OLD_AGENT_KEYS),
     (
         "rollup_segment",
         "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, channel, scorecard_id, grader_class)",
-        &[],
-    ),
-    (
-        "rollup_criterion",
-        "PRIMARY KEY (workspace_id, grain, period, vendor_id, team_id, scorecard_id, criterion_id)",
         &[],
     ),
 ];
@@ -737,7 +886,6 @@ pub(crate) const SEGMENT_VALUES: &[&str] = &[
     "nps_yy",
     "nps_xy",
 ];
-pub(crate) const CRITERION_VALUES: &[&str] = &["answered", "not_applicable", "failed", "earned", "possible"];
 
 fn push_score(row: &mut Vec<Value>, s: &ScoreSums) {
     row.extend([
@@ -838,7 +986,7 @@ impl Store {
         for table in [
             "rollup_agent",
             "rollup_segment",
-            "rollup_criterion",
+            "rollup_criteria",
             "rollup_self",
             "rollup_self_criterion",
             "rollup_state",
@@ -1028,6 +1176,37 @@ mod tests {
     use crate::testing::TestDatabase;
     use sqlx::Executor;
 
+    /// A criteria row's text reads back exactly: every double as it was, criteria sorted by id;
+    /// a text that is not criterion sums is refused with the entry named.
+    #[test]
+    fn criteria_sums_read_back_exactly() {
+        let sums = [
+            (
+                "b",
+                super::CriterionSums { answered: 3, not_applicable: 1, failed: 2, earned: 0.1 + 0.2, possible: 1e-7 },
+            ),
+            (
+                "a",
+                super::CriterionSums {
+                    answered: 1 << 40,
+                    not_applicable: 0,
+                    failed: 0,
+                    earned: 1.0 / 3.0,
+                    possible: 6e22,
+                },
+            ),
+        ];
+        let text = super::encode_criteria(sums.iter().map(|(c, s)| (*c, s)));
+        assert!(text.starts_with("a,1099511627776,0,0,"), "{text}");
+        let back = super::decode_criteria(&text).unwrap();
+        assert_eq!(back, vec![sums[1], sums[0]]);
+        assert_eq!(super::decode_criteria("").unwrap(), vec![]);
+        for bad in ["a,1,0,0,1.5", "a,1,0,0,1.5,2,9", "a,x,0,0,1,2", "a,1,0,0,1,2;b"] {
+            let error = super::decode_criteria(bad).unwrap_err().to_string();
+            assert!(error.contains("not criterion sums"), "{bad}: {error}");
+        }
+    }
+
     /// A database whose agent rollup has an older layout (the portable one every database made
     /// before the SQLite layout had, or the agent-first one) is converted on the next start,
     /// keeping its rows; the submission upsert then finds its conflict key in the new primary key.
@@ -1086,43 +1265,68 @@ mod tests {
     }
 
     /// A batch with more rows than one statement takes is written in several, built while the
-    /// one before runs; a second batch adds to the same rows instead of adding rows.
+    /// one before runs; a second batch adds to the same rows instead of adding rows (the
+    /// criteria rows too, whose sums are added up here rather than by the database).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_batch_is_written_in_several_statements_and_adds_up() {
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let db = TestDatabase::new(backend).await;
             let ws = plumbline_domain::WorkspaceId::new();
-            // 260 criteria: day and month rows, of the team and of all teams, 1,040 rows.
-            let criteria: Vec<_> = (0..260).map(|i| (format!("c{i:03}"), 1.0, Some(0.5), i % 10 == 0)).collect();
-            let facts = super::EvaluationFacts {
+            // 130 days, 3 criteria: criteria rows for each day and month, of the team and of all
+            // teams (more than 260), agent and segment rows for each day, month and all time.
+            let criteria: Vec<_> = (0..3).map(|i| (format!("c{i}"), 2.0, Some(0.25), i == 0)).collect();
+            let facts = |day: i64| super::EvaluationFacts {
                 workspace_id: ws.to_string(),
-                day: 20_000,
+                day,
                 vendor_id: "v".into(),
                 team_id: "t".into(),
                 agent_id: "a".into(),
                 scorecard_id: "s".into(),
                 channel: "chat".into(),
                 grader_class: super::GRADER_INTERNAL,
-                score: Some(50.0),
-                sums: plumbline_domain::reports::ScoreSums::one(Some(50.0), 130.0, 260.0, false),
+                score: Some(25.0),
+                sums: plumbline_domain::reports::ScoreSums::one(Some(25.0), 1.5, 6.0, false),
                 metrics: Default::default(),
-                criteria,
+                criteria: criteria.clone(),
             };
             let mut conn = db.store.pool().acquire().await.unwrap();
             for _ in 0..2 {
                 let mut batch = super::RollupBatch::new(ws);
-                batch.add(&facts);
-                assert!(batch.len() > 4 * super::ROWS_PER_STATEMENT, "{}", batch.len());
+                for day in 20_000..20_130 {
+                    batch.add(&facts(day));
+                }
+                assert!(batch.criterion.len() > super::ROWS_PER_STATEMENT, "{}", batch.criterion.len());
                 batch.flush(&mut conn).await.unwrap();
                 assert!(batch.is_empty());
             }
-            let (rows, answered, failed): (i64, i64, i64) = sqlx::query_as(
-                "SELECT COUNT(*), CAST(SUM(answered) AS BIGINT), CAST(SUM(failed) AS BIGINT) FROM rollup_criterion",
-            )
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-            assert_eq!((rows, answered, failed), (1_040, 2_080, 208), "{backend:?}");
+            let rows: Vec<(i64, String)> =
+                sqlx::query_as("SELECT grain, sums FROM rollup_criteria").fetch_all(&mut *conn).await.unwrap();
+            let day_rows = rows.iter().filter(|(grain, _)| *grain == 0).count();
+            assert_eq!(day_rows, 2 * 130, "{backend:?}");
+            let mut totals = super::CriterionSums::default();
+            for (grain, text) in &rows {
+                for (criterion, s) in super::decode_criteria(text).unwrap() {
+                    assert!(criterion.starts_with('c'), "{text}");
+                    if *grain == 0 {
+                        totals.add(&s);
+                    }
+                }
+            }
+            // Each day: 3 criteria, twice (the team's row and all teams'), in two batches.
+            let expected = super::CriterionSums {
+                answered: 130 * 12,
+                not_applicable: 0,
+                failed: 130 * 4,
+                earned: 130.0 * 6.0,
+                possible: 130.0 * 24.0,
+            };
+            assert_eq!(totals, expected, "{backend:?}");
+            let (agent_rows, evaluations): (i64, i64) =
+                sqlx::query_as("SELECT COUNT(*), CAST(SUM(evaluations) AS BIGINT) FROM rollup_agent WHERE grain = 0")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+            assert_eq!((agent_rows, evaluations), (130, 260), "{backend:?}");
             drop(conn);
             db.store.close().await;
         }

@@ -11,10 +11,16 @@ use std::str::FromStr;
 /// name by scanning its list of names, which makes a statement of n `$k` placeholders cost O(n²)
 /// to bind (seconds for a statement of 30,000 values). PostgreSQL gets `$k`.
 pub(crate) fn insert_values(positional: bool, table: &str, columns: &[&str], rows: usize) -> String {
-    let width = columns.len();
-    let mut sql = String::with_capacity(64 + rows * width * 8);
-    sql.push_str(&format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")));
-    let mut n = 0;
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    sql.push_str(&value_rows(positional, columns.len(), rows, 0));
+    sql
+}
+
+/// `(...), (...)`: `rows` rows of `width` placeholders, numbered after `before` on PostgreSQL
+/// (see [`insert_values`]).
+pub(crate) fn value_rows(positional: bool, width: usize, rows: usize, before: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 8);
+    let mut n = before;
     for r in 0..rows {
         sql.push_str(if r > 0 { ", (" } else { "(" });
         for c in 0..width {

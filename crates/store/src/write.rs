@@ -563,7 +563,7 @@ mod tests {
             let rows = |table: &str| format!("SELECT COUNT(*) FROM {table}");
             assert_eq!(crate::testing::count(&db.store, &rows("rollup_agent")).await, 9, "{backend:?}");
             assert_eq!(crate::testing::count(&db.store, &rows("rollup_segment")).await, 6, "{backend:?}");
-            assert_eq!(crate::testing::count(&db.store, &rows("rollup_criterion")).await, 4, "{backend:?}");
+            assert_eq!(crate::testing::count(&db.store, &rows("rollup_criteria")).await, 4, "{backend:?}");
             db.store.close().await;
         }
     }

@@ -152,7 +152,7 @@ pub(crate) async fn rollups_follow_submissions_and_match_a_rebuild(db: &TestData
         };
         ensure!(!grain("2").is_empty() && grain("2") == grain("1"), "{table}: {totals:?}");
     }
-    ensure!(!totals.iter().any(|(k, _)| k.starts_with("rollup_criterion.2.")), "{totals:?}");
+    ensure!(!totals.iter().any(|(k, _)| k.starts_with("rollup_criteria.2.")), "{totals:?}");
     // A range that starts and ends mid-month: Jan 31 up to Mar 2 (month rows for February, day
     // rows for Jan 31 and Mar 1).
     let ranged = IqsFilter { from: Some(ms("2026-01-31")), to: Some(ms("2026-03-02")), ..Default::default() };
@@ -406,11 +406,7 @@ async fn rollup_tables(db: &TestDatabase) -> Result<Vec<String>> {
             "vendor_id, team_id, channel, scorecard_id, grader_class",
             "evaluations, earned_sq, csat_xy, nps_n, fcr_yes",
         ),
-        (
-            "rollup_criterion",
-            "vendor_id, team_id, scorecard_id, criterion_id",
-            "answered, not_applicable, failed, earned, possible",
-        ),
+        ("rollup_criteria", "vendor_id, team_id, scorecard_id", "sums"),
     ] {
         let sql = format!("SELECT grain, period, {key}, {sums} FROM {table} ORDER BY grain, period, {key}",);
         for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.pool()).await? {
@@ -480,7 +476,7 @@ pub async fn concurrent_submissions_match_a_rebuild(db: &TestDatabase) -> Result
     }
     ensure!(counted == 36, "{counted} submissions counted");
     let kept = rollup_tables(db).await?;
-    ensure!(kept.iter().any(|r| r.starts_with("rollup_criterion")), "{kept:?}");
+    ensure!(kept.iter().any(|r| r.starts_with("rollup_criteria")), "{kept:?}");
     ensure!(db.store.rebuild_rollups(s.ws).await? == 36);
     let rebuilt = rollup_tables(db).await?;
     ensure!(kept == rebuilt, "kept {kept:#?}\nrebuilt {rebuilt:#?}");
