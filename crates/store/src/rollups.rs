@@ -460,12 +460,7 @@ impl RollupBatch {
                         },
                         None => CriterionSums { not_applicable: 1, ..Default::default() },
                     };
-                    match row.get_mut(criterion.as_str()) {
-                        Some(sums) => sums.add(&one),
-                        None => {
-                            row.insert(criterion.clone(), one);
-                        }
-                    }
+                    add_criterion(row, criterion, &one);
                 }
             }
         }
@@ -657,11 +652,16 @@ pub(crate) async fn run_pipelined(
 /// Adds `sums` to the criteria of `into`.
 fn add_criteria_sums(into: &mut CriteriaSums, sums: CriteriaSums) {
     for (criterion, s) in sums {
-        match into.get_mut(criterion.as_str()) {
-            Some(held) => held.add(&s),
-            None => {
-                into.insert(criterion, s);
-            }
+        add_criterion(into, &criterion, &s);
+    }
+}
+
+/// Adds `sums` to one criterion's in `into` (its id copied only when it is new there).
+fn add_criterion(into: &mut CriteriaSums, criterion: &str, sums: &CriterionSums) {
+    match into.get_mut(criterion) {
+        Some(held) => held.add(sums),
+        None => {
+            into.insert(criterion.to_string(), *sums);
         }
     }
 }
@@ -720,36 +720,25 @@ async fn add_criteria(
     workspace: &str,
     rows: SumMap<CriteriaKey, CriteriaSums>,
 ) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
     let positional = crate::sql::positional(conn);
     let mut rows: Vec<(CriteriaKey, CriteriaSums)> = rows.into_iter().collect();
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let key_values = |key: &CriteriaKey| {
-        let (grain, period, vendor, team, card) = key;
-        [
-            Value::Int(*grain),
-            Value::Int(*period),
-            Value::Text(vendor.clone()),
-            Value::Text(team.clone()),
-            Value::Text(card.clone()),
-        ]
-    };
     let table_key = "workspace_id, grain, period, vendor_id, team_id, scorecard_id";
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let keys: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|((grain, period, vendor, team, card), _)| key_row(workspace, *grain, *period, &[vendor, team, card]))
+            .collect();
+        let with_sums = |sums: &mut dyn FnMut(usize) -> Result<String>| -> Result<Vec<Vec<Value>>> {
+            keys.iter()
+                .enumerate()
+                .map(|(i, key)| Ok(key.iter().cloned().chain([Value::Text(sums(i)?)]).collect()))
+                .collect()
+        };
         if !positional {
             let mut sql = crate::sql::insert_values(false, "rollup_criteria", CRITERIA_COLUMNS, chunk.len());
             sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (key, _) in chunk {
-                query = query.bind(workspace.to_string());
-                for v in key_values(key) {
-                    query = v.bind_to(query);
-                }
-                query = query.bind(String::new());
-            }
-            query.execute(&mut *conn).await?;
+            bound(sql, with_sums(&mut |_| Ok(String::new()))?).execute(&mut *conn).await?;
         }
         // CROSS JOIN: SQLite keeps the keys as the outer loop and seeks each row by its key (it
         // scanned the table for each key otherwise: 200 ms a statement in a rebuild of 20,000
@@ -760,21 +749,16 @@ async fn add_criteria(
             " ORDER BY r.grain, r.period, r.vendor_id, r.team_id, r.scorecard_id FOR UPDATE OF r"
         };
         let sql = format!(
-            "WITH k (grain, period, vendor_id, team_id, scorecard_id) AS (VALUES {})
+            "WITH k ({table_key}) AS (VALUES {})
              SELECT r.grain, r.period, r.vendor_id, r.team_id, r.scorecard_id, r.sums
-             FROM k CROSS JOIN rollup_criteria r WHERE r.workspace_id = {} AND r.grain = k.grain AND r.period = k.period
-                 AND r.vendor_id = k.vendor_id AND r.team_id = k.team_id AND r.scorecard_id = k.scorecard_id{lock}",
-            crate::sql::value_rows(positional, 5, chunk.len(), 0),
-            if positional { "?".to_string() } else { format!("${}", 5 * chunk.len() + 1) },
+             FROM k CROSS JOIN rollup_criteria r WHERE r.workspace_id = k.workspace_id AND r.grain = k.grain
+                 AND r.period = k.period AND r.vendor_id = k.vendor_id AND r.team_id = k.team_id
+                 AND r.scorecard_id = k.scorecard_id{lock}",
+            crate::sql::value_rows(positional, CRITERIA_COLUMNS.len() - 1, chunk.len(), 0),
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (key, _) in chunk {
-            for v in key_values(key) {
-                query = v.bind_to(query);
-            }
-        }
-        let held = query.bind(workspace.to_string()).fetch_all(&mut *conn).await?;
-        let mut held: HashMap<CriteriaKey, String> = held
+        let mut held: HashMap<CriteriaKey, String> = bound(sql, keys.clone())
+            .fetch_all(&mut *conn)
+            .await?
             .iter()
             .map(|r| {
                 let key = (
@@ -787,29 +771,29 @@ async fn add_criteria(
                 Ok((key, sql::text(r, "sums")?))
             })
             .collect::<Result<_>>()?;
+        let merged = with_sums(&mut |i| {
+            let (key, sums) = &chunk[i];
+            let mut merged: HashMap<&str, CriterionSums> = sums.iter().map(|(c, s)| (c.as_str(), *s)).collect();
+            let before = held.remove(key).unwrap_or_default();
+            for (criterion, s) in decode_criteria(&before)? {
+                merged.entry(criterion).or_default().add(&s);
+            }
+            Ok(encode_criteria(merged.iter().map(|(c, s)| (*c, s))))
+        })?;
         let mut sql = crate::sql::insert_values(positional, "rollup_criteria", CRITERIA_COLUMNS, chunk.len());
         sql.push_str(&format!(" ON CONFLICT ({table_key}) DO UPDATE SET sums = excluded.sums"));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (key, sums) in chunk {
-            let text = match held.remove(key) {
-                Some(before) if !before.is_empty() => {
-                    let mut merged: HashMap<&str, CriterionSums> = decode_criteria(&before)?.into_iter().collect();
-                    for (criterion, s) in sums {
-                        merged.entry(criterion.as_str()).or_default().add(s);
-                    }
-                    encode_criteria(merged.iter().map(|(c, s)| (*c, s)))
-                }
-                _ => encode_criteria(sums.iter().map(|(c, s)| (c.as_str(), s))),
-            };
-            query = query.bind(workspace.to_string());
-            for v in key_values(key) {
-                query = v.bind_to(query);
-            }
-            query = query.bind(text);
-        }
-        query.execute(&mut *conn).await?;
+        bound(sql, merged).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// `sql` with the values of `rows` bound, row after row.
+fn bound(sql: String, rows: impl IntoIterator<Item = Vec<Value>>) -> AnyQuery<'static> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for v in rows.into_iter().flatten() {
+        query = v.bind_to(query);
+    }
+    query
 }
 
 /// Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values (38 × 200).
@@ -932,14 +916,7 @@ fn upsert(
     let mut sql = crate::sql::insert_values(positional, table, &columns, rows.len());
     sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET ", key.join(", ")));
     sql.push_str(&values.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", "));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for row in rows {
-        debug_assert_eq!(row.len(), columns.len());
-        for v in row {
-            query = v.bind_to(query);
-        }
-    }
-    query
+    bound(sql, rows.inspect(|row| debug_assert_eq!(row.len(), columns.len())))
 }
 
 /// [`COUNTED`] of workspace `$1`, written so that no index serves it: a rebuild pages through
