@@ -119,7 +119,7 @@ pub async fn generate(
     let now = plumbline_store::now_millis();
     let (workspace, internal) = store.create_workspace(WORKSPACE, VENDORS[0].name).await?;
     let ws = workspace.id;
-    let policy = ScoringPolicy { na: workspace.settings.na_policy, auto_fail: workspace.settings.auto_fail_policy };
+    let policy = workspace.settings.scoring();
 
     // Organisation: vendors, teams, agents.
     let mut vendor_ids = vec![internal.id];

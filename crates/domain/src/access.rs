@@ -7,6 +7,7 @@
 
 use crate::calibration::{CalibrationSession, SessionMode, SessionStatus};
 use crate::org::Role;
+use crate::scoring::ScoringPolicy;
 use crate::{AgentId, UserId, VendorId, WorkspaceId};
 
 /// The signed-in user, as every permission check sees them.
@@ -19,6 +20,9 @@ pub struct Viewer {
     pub vendor_is_internal: bool,
     /// For role `agent`: the agent record they are.
     pub agent_id: Option<AgentId>,
+    /// The workspace's scoring policies, read with the credential: a submission scores with
+    /// them without a read of its own.
+    pub scoring: ScoringPolicy,
 }
 
 /// Which vendors' rows a viewer may read.

@@ -38,6 +38,13 @@ impl Default for WorkspaceSettings {
     }
 }
 
+impl WorkspaceSettings {
+    /// The policies scoring depends on.
+    pub fn scoring(&self) -> crate::scoring::ScoringPolicy {
+        crate::scoring::ScoringPolicy { na: self.na_policy, auto_fail: self.auto_fail_policy }
+    }
+}
+
 /// What an N/A answer does to the score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,12 +1,7 @@
 //! Secrets: argon2 password hashes, random tokens stored only as SHA-256 digests, cookies.
 
-use crate::AppState;
-use crate::error::ApiError;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::http::HeaderMap;
-use plumbline_domain::access::Viewer;
-use plumbline_domain::org::User;
-use plumbline_store::SignedIn;
 use sha2::{Digest, Sha256};
 
 pub const SESSION_COOKIE: &str = "plumbline_session";
@@ -84,28 +79,6 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn set_cookie(name: &str, value: &str, max_age_seconds: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}")
-}
-
-/// The viewer a user is, with their vendor's kind resolved.
-pub async fn viewer_of(state: &AppState, user: User) -> Result<Viewer, ApiError> {
-    let vendor = state.store.get_vendor(user.workspace_id, user.vendor_id).await?;
-    Ok(viewer(&user, vendor.is_internal))
-}
-
-/// The viewer of a signed-in request (the credential's read resolved the vendor's kind).
-pub fn signed_in_viewer(signed_in: &SignedIn) -> Viewer {
-    viewer(&signed_in.user, signed_in.vendor_is_internal)
-}
-
-fn viewer(user: &User, vendor_is_internal: bool) -> Viewer {
-    Viewer {
-        user_id: user.id,
-        workspace_id: user.workspace_id,
-        role: user.role,
-        vendor_id: user.vendor_id,
-        vendor_is_internal,
-        agent_id: user.agent_id,
-    }
 }
 
 /// Whether the request came over TLS (directly or through a proxy that says so).

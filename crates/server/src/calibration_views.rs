@@ -8,7 +8,6 @@
 //! gets 404.
 
 use crate::AppState;
-use crate::auth::viewer_of;
 use crate::error::{ApiError, ApiResult};
 use plumbline_domain::access::{SessionRole, VendorScope, Viewer};
 use plumbline_domain::calibration::{
@@ -180,15 +179,15 @@ pub async fn people_who_may_not_see(
 ) -> ApiResult<Vec<FieldError>> {
     let mut errors = Vec::new();
     for (field, user) in people {
-        let Ok(person) = state.store.get_user(ws, *user).await else { continue };
-        let person_viewer = viewer_of(state, person.clone()).await?;
+        let Some(person) = state.store.user_as_signed_in(ws, *user).await? else { continue };
+        let person_viewer = person.viewer();
         for conversation in conversations {
             if let Ok(c) = state.store.get_conversation(ws, VendorScope::All, *conversation).await
                 && !person_viewer.vendor_scope().allows(c.vendor_id)
             {
                 errors.push(FieldError::new(
                     field,
-                    format!("{} may not see conversation {} (another vendor's)", person.name, c.external_id),
+                    format!("{} may not see conversation {} (another vendor's)", person.user.name, c.external_id),
                 ));
             }
         }
@@ -207,13 +206,13 @@ pub async fn series_people_who_may_not_see(
 ) -> ApiResult<Vec<FieldError>> {
     let mut errors = Vec::new();
     for (field, user) in people {
-        let Ok(person) = state.store.get_user(ws, *user).await else { continue };
-        if let Some(vendor) = viewer_of(state, person.clone()).await?.vendor_scope().vendor()
+        let Some(person) = state.store.user_as_signed_in(ws, *user).await? else { continue };
+        if let Some(vendor) = person.viewer().vendor_scope().vendor()
             && filter_vendor != Some(vendor)
         {
             errors.push(FieldError::new(
                 field,
-                format!("{} sees only their vendor's conversations: set filter.vendor_id to their vendor", person.name),
+                format!("{} sees only their vendor's conversations: set filter.vendor_id to their vendor", person.user.name),
             ));
         }
     }

@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Auth {
                 value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
             let signed_in =
                 state.store.token_user(&auth::digest(token.trim())).await?.ok_or_else(ApiError::unauthenticated)?;
-            return Ok(Auth(auth::signed_in_viewer(&signed_in)));
+            return Ok(Auth(signed_in.viewer()));
         }
         let Some(session) = auth::cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(ApiError::unauthenticated());
@@ -149,7 +149,7 @@ impl FromRequestParts<AppState> for Auth {
                 ));
             }
         }
-        Ok(Auth(auth::signed_in_viewer(&signed_in)))
+        Ok(Auth(signed_in.viewer()))
     }
 }
 
@@ -175,7 +175,7 @@ impl FromRequestParts<AppState> for FeedAuth {
             .filter(|t| !t.is_empty())
             .ok_or_else(ApiError::unauthenticated)?;
         let signed_in = state.store.token_user(&auth::digest(token)).await?.ok_or_else(ApiError::unauthenticated)?;
-        Ok(FeedAuth(Auth(auth::signed_in_viewer(&signed_in))))
+        Ok(FeedAuth(Auth(signed_in.viewer())))
     }
 }
 
@@ -198,6 +198,6 @@ impl FromRequestParts<AppState> for PageAuth {
             .await
             .map_err(|e| crate::web::PageError::Server(e.to_string()))?
             .ok_or(crate::web::PageError::SignIn)?;
-        Ok(PageAuth { viewer: auth::signed_in_viewer(&signed_in), user: signed_in.user, csrf })
+        Ok(PageAuth { viewer: signed_in.viewer(), user: signed_in.user, csrf })
     }
 }

@@ -3,26 +3,56 @@
 
 use crate::org::{USER_COLUMNS, user_of};
 use crate::{Result, Store, StoreError, now_millis, sql};
-use plumbline_domain::org::User;
-use plumbline_domain::{TokenId, UserId};
+use plumbline_domain::access::Viewer;
+use plumbline_domain::org::{User, WorkspaceSettings};
+use plumbline_domain::scoring::ScoringPolicy;
+use plumbline_domain::{TokenId, UserId, WorkspaceId};
 use serde::Serialize;
 
-/// Who a session or token belongs to, with what every request needs beside the user: whether
-/// their vendor is internal (read with the credential, so no request spends a second read on it).
+/// Who a session or token belongs to, with what every request needs beside the user, read with
+/// the credential so that no request spends a read of its own on them: whether their vendor is
+/// internal, and their workspace's scoring policies (which every submission scores with).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignedIn {
     pub user: User,
     pub vendor_is_internal: bool,
+    pub scoring: ScoringPolicy,
 }
 
-/// The columns of a [`SignedIn`]: the user `u` and their vendor `v`.
+impl SignedIn {
+    /// The user as every permission check sees them.
+    pub fn viewer(&self) -> Viewer {
+        let user = &self.user;
+        Viewer {
+            user_id: user.id,
+            workspace_id: user.workspace_id,
+            role: user.role,
+            vendor_id: user.vendor_id,
+            vendor_is_internal: self.vendor_is_internal,
+            agent_id: user.agent_id,
+            scoring: self.scoring,
+        }
+    }
+}
+
+/// The tables of a [`SignedIn`]: the user `u`, their vendor `v` and their workspace `w` (a
+/// credential's table joins them on `u.id`).
+const SIGNED_IN_TABLES: &str =
+    "users u JOIN vendors v ON v.id = u.vendor_id JOIN workspaces w ON w.id = u.workspace_id";
+
+/// The columns of a [`SignedIn`] (from [`SIGNED_IN_TABLES`]).
 fn signed_in_columns() -> String {
     let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
-    format!("{columns}, v.is_internal AS vendor_is_internal")
+    format!("{columns}, v.is_internal AS vendor_is_internal, w.settings AS workspace_settings")
 }
 
 fn signed_in_of(row: &sqlx::any::AnyRow) -> Result<SignedIn> {
-    Ok(SignedIn { user: user_of(row)?, vendor_is_internal: sql::flag(row, "vendor_is_internal")? })
+    let settings: WorkspaceSettings = sql::json(row, "workspace_settings")?;
+    Ok(SignedIn {
+        user: user_of(row)?,
+        vendor_is_internal: sql::flag(row, "vendor_is_internal")?,
+        scoring: settings.scoring(),
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -53,8 +83,8 @@ impl Store {
     /// The active user of an unexpired session, with the session's CSRF token.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<(SignedIn, String)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id JOIN vendors v ON v.id = u.vendor_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1",
+            "SELECT {}, c.csrf_token FROM {SIGNED_IN_TABLES} JOIN sessions c ON c.user_id = u.id
+             WHERE c.token_hash = $1 AND c.expires_at > $2 AND u.active = 1",
             signed_in_columns()
         )))
         .bind(token_hash)
@@ -65,6 +95,20 @@ impl Store {
             None => Ok(None),
             Some(row) => Ok(Some((signed_in_of(&row)?, sql::text(&row, "csrf_token")?))),
         }
+    }
+
+    /// A user of the workspace (active or not) as a request of theirs would see them (`None`: no
+    /// such user), for decisions made on someone else's behalf.
+    pub async fn user_as_signed_in(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<SignedIn>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM {SIGNED_IN_TABLES} WHERE u.workspace_id = $1 AND u.id = $2",
+            signed_in_columns()
+        )))
+        .bind(workspace.to_string())
+        .bind(user.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(signed_in_of).transpose()
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -103,9 +147,8 @@ impl Store {
     /// The active user owning an unrevoked token; records the use.
     pub async fn token_user(&self, token_hash: &str) -> Result<Option<SignedIn>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {}, t.id AS token_id, t.last_used_at
-             FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN vendors v ON v.id = u.vendor_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = 1",
+            "SELECT {}, c.id AS token_id, c.last_used_at FROM {SIGNED_IN_TABLES} JOIN api_tokens c ON c.user_id = u.id
+             WHERE c.token_hash = $1 AND c.revoked_at IS NULL AND u.active = 1",
             signed_in_columns()
         )))
         .bind(token_hash)

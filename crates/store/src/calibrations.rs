@@ -18,7 +18,7 @@ use plumbline_domain::conversation::Conversation;
 use plumbline_domain::evaluation::{Evaluation, EvaluationKind, EvaluationStatus};
 use plumbline_domain::review_plans::due_at;
 use plumbline_domain::scorecard::{FieldError, VersionStatus};
-use plumbline_domain::scoring::{ScoringPolicy, score_evaluation};
+use plumbline_domain::scoring::score_evaluation;
 use plumbline_domain::{
     ActionItemId, AssignmentId, CalibrationId, ConversationId, CriterionId, DecisionId, EvaluationId, Millis, PlanId,
     ScorecardId, ScorecardVersionId, UserId, WorkspaceId,
@@ -1123,7 +1123,7 @@ impl Store {
             }
         }
         let settings = self.get_workspace(workspace).await?.settings;
-        let policy = ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy };
+        let policy = settings.scoring();
         let participants = record.active_participants();
         let tasks = self.calibration_tasks(workspace, session).await?;
         let scores: Vec<SubmittedScore> = tasks

@@ -262,19 +262,8 @@ impl Store {
 
     /// A grader as the access rules see them (`None`: no such active user).
     pub(crate) async fn grader_viewer(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Viewer>> {
-        let Ok(user) = self.get_user(workspace, user).await else { return Ok(None) };
-        if !user.active {
-            return Ok(None);
-        }
-        let vendor = self.get_vendor(workspace, user.vendor_id).await?;
-        Ok(Some(Viewer {
-            user_id: user.id,
-            workspace_id: workspace,
-            role: user.role,
-            vendor_id: user.vendor_id,
-            vendor_is_internal: vendor.is_internal,
-            agent_id: user.agent_id,
-        }))
+        let signed_in = self.user_as_signed_in(workspace, user).await?;
+        Ok(signed_in.filter(|s| s.user.active).map(|s| s.viewer()))
     }
 
     async fn plan_graders(&self, plan: PlanId) -> Result<Vec<UserId>> {

@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use plumbline_domain::access::{Permission, VendorScope, Viewer};
 use plumbline_domain::evaluation::{Answer, Evaluation, EvaluationKind, EvaluationStatus};
 use plumbline_domain::org::Role;
-use plumbline_domain::scoring::ScoringPolicy;
 use plumbline_domain::{ConversationId, EvaluationId, ScorecardVersionId};
 use plumbline_store::{EvaluationEdit, EvaluationFilter, EvaluationVisibility, GraderVendor, NewEvaluation, Page};
 use serde::{Deserialize, Serialize};
@@ -135,7 +134,7 @@ pub async fn create_evaluation(
         overall_feedback: body.overall_feedback,
     };
     let (evaluation, revision) = if body.submit {
-        let policy = scoring_policy(&state, &viewer).await?;
+        let policy = viewer.scoring;
         let grader = GraderVendor { id: viewer.vendor_id, is_internal: viewer.vendor_is_internal };
         state.store.create_submitted_evaluation_of(viewer.workspace_id, &conversation, grader, new, policy).await?
     } else {
@@ -188,7 +187,7 @@ pub async fn save_evaluation(
 ) -> ApiResult<Json<EvaluationView>> {
     let (evaluation, _) = visible(&state, &viewer, &raw).await?;
     let active_seconds = checked_active_seconds(body.active_seconds)?;
-    let policy = scoring_policy(&state, &viewer).await?;
+    let policy = viewer.scoring;
     let (evaluation, revision) = state
         .store
         .save_evaluation(
@@ -264,15 +263,9 @@ pub async fn submit_evaluation(
     let body: SubmitEvaluation =
         if body.trim_ascii().is_empty() { SubmitEvaluation::default() } else { crate::extract::parse_json(&body)? };
     let active_seconds = checked_active_seconds(body.active_seconds)?;
-    let policy = scoring_policy(&state, &viewer).await?;
+    let policy = viewer.scoring;
     let (evaluation, revision) =
         state.store.submit_evaluation_with_revision(viewer.workspace_id, evaluation.id, viewer.user_id, policy).await?;
     let evaluation = with_active_time(&state, &viewer, evaluation, active_seconds).await?;
     Ok(Json(EvaluationView { evaluation, revision }))
-}
-
-/// The workspace's scoring policies.
-pub async fn scoring_policy(state: &AppState, viewer: &Viewer) -> ApiResult<ScoringPolicy> {
-    let settings = state.store.get_workspace(viewer.workspace_id).await?.settings;
-    Ok(ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy })
 }

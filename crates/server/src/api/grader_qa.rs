@@ -229,7 +229,7 @@ pub async fn decide_appeal(
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<DecideAppeal>,
 ) -> ApiResult<Json<Appeal>> {
-    let policy = super::evaluations::scoring_policy(&state, &viewer).await?;
+    let policy = viewer.scoring;
     let appeal = state
         .store
         .decide_appeal(

@@ -41,11 +41,6 @@ struct Scoring {
     policy: ScoringPolicy,
 }
 
-async fn policy(state: &AppState, page: &PageAuth) -> PageResult<ScoringPolicy> {
-    let settings = state.store.get_workspace(page.viewer.workspace_id).await?.settings;
-    Ok(ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy })
-}
-
 async fn load(state: &AppState, page: &PageAuth, raw: &str) -> PageResult<Scoring> {
     let viewer = &page.viewer;
     let ws = viewer.workspace_id;
@@ -78,7 +73,7 @@ async fn load(state: &AppState, page: &PageAuth, raw: &str) -> PageResult<Scorin
         && session_open
         && (evaluation.status == EvaluationStatus::Draft || evaluation.kind == EvaluationKind::Calibration);
     let decisions = state.store.scorecard_decisions(ws, version.scorecard_id).await.unwrap_or_default();
-    let policy = policy(state, page).await?;
+    let policy = viewer.scoring;
     Ok(Scoring { evaluation, revision, version, conversation, agent_name, session, decisions, editable, policy })
 }
 

@@ -463,9 +463,7 @@ pub async fn decide(
 ) -> PageResult<Redirect> {
     let fields = Fields::checked(&page, form)?;
     let id: AppealId = crate::api::path_id(&raw)?;
-    let settings = state.store.get_workspace(page.viewer.workspace_id).await?.settings;
-    let policy =
-        plumbline_domain::scoring::ScoringPolicy { na: settings.na_policy, auto_fail: settings.auto_fail_policy };
+    let policy = page.viewer.scoring;
     let decision = AppealDecision {
         accept: fields.get("accept") == Some("1"),
         note: &fields.text("note"),
