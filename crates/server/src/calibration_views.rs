@@ -212,7 +212,10 @@ pub async fn series_people_who_may_not_see(
         {
             errors.push(FieldError::new(
                 field,
-                format!("{} sees only their vendor's conversations: set filter.vendor_id to their vendor", person.user.name),
+                format!(
+                    "{} sees only their vendor's conversations: set filter.vendor_id to their vendor",
+                    person.user.name
+                ),
             ));
         }
     }

@@ -35,7 +35,8 @@ plumbline_store::scenarios!(
     import_over_http,
     errors_name_the_field,
     hostile_bodies_get_clear_errors,
-    page_walk
+    page_walk,
+    a_submission_scores_with_the_policies_in_force
 );
 
 struct TestApp {
@@ -1129,6 +1130,47 @@ async fn errors_name_the_field(db: &TestDatabase) -> Result<()> {
     let health = app.send(Request::builder().uri("/readyz").body(Body::empty())?).await?;
     ensure!(health.status == StatusCode::OK);
     Ok(())
+}
+
+/// The scoring policies come with the credential's read: a submission made right after an admin
+/// changes them scores with the new ones, and with the old ones again once they change back.
+async fn a_submission_scores_with_the_policies_in_force(db: &TestDatabase) -> Result<()> {
+    let db = TestDatabase::new(db.backend()).await;
+    let app = TestApp::new(db).await?;
+    let critical = json!({"name": "Identity", "definition": {"criteria": [
+        {"title": "Verified identity", "preset": "binary", "critical": true},
+        {"title": "Tone", "preset": "five_point"}
+    ]}});
+    let card = app.json(Method::POST, "/api/v1/scorecards", Some("qa_lead"), critical).await?;
+    ensure!(card.status == StatusCode::CREATED, "{}", card.text);
+    let (card, version) = (card.json()["id"].clone(), card.json()["versions"][0].clone());
+    let activate = format!("/api/v1/scorecards/{}/versions/{}/activate", s(&card), s(&version["id"]));
+    let activated = app.json(Method::POST, &activate, Some("qa_lead"), json!(null)).await?;
+    ensure!(activated.status == StatusCode::OK, "{}", activated.text);
+    let criteria = &version["definition"]["criteria"];
+    // The critical criterion failed, the other at its best.
+    let failed_critical = json!({
+        "conversation_id": app.ids["conversation"], "scorecard_version_id": version["id"], "submit": true,
+        "answers": [
+            {"criterion_id": criteria[0]["id"], "choice": {"option": 1}},
+            {"criterion_id": criteria[1]["id"], "choice": {"option": 0}}
+        ]
+    });
+    let settings = |auto_fail: &str| json!({"na_policy": "exclude", "auto_fail_policy": auto_fail, "bands": {"excellent": 80.0, "good": 70.0}, "tolerance_points": 5.0});
+    for (policy, scored_zero) in [("flag", false), ("zero", true)] {
+        let put = app.json(Method::PUT, "/api/v1/settings", Some("admin"), settings(policy)).await?;
+        ensure!(put.status == StatusCode::OK, "{}", put.text);
+        let reply = app.json(Method::POST, "/api/v1/evaluations", Some("qa_lead"), failed_critical.clone()).await?;
+        ensure!(reply.status == StatusCode::CREATED, "{}", reply.text);
+        let score = reply.json()["result"]["score"].as_f64().context("a score")?;
+        ensure!((score == 0.0) == scored_zero, "auto_fail_policy {policy} scored {score}");
+    }
+    Ok(())
+}
+
+/// A JSON string's text.
+fn s(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
 }
 
 #[test]
