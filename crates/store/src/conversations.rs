@@ -1,11 +1,12 @@
 //! Conversations: create, import (all or nothing, streaming), read and list.
 
+use crate::scorecards::SeenVersion;
 use crate::sql::{self, Select, Value};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_millis, page_of};
 use plumbline_domain::access::VendorScope;
 use plumbline_domain::conversation::{Channel, Conversation, ConversationMetrics, ConversationRecord};
 use plumbline_domain::scorecard::FieldError;
-use plumbline_domain::{AgentId, ConversationId, Millis, TeamId, VendorId, WorkspaceId};
+use plumbline_domain::{AgentId, ConversationId, Millis, ScorecardVersionId, TeamId, VendorId, WorkspaceId};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
@@ -57,6 +58,14 @@ pub enum ImportError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A conversation read to be reviewed, with the status of the scorecard version the review names
+/// read by the same statement ([`Store::conversation_to_review`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationToReview {
+    pub conversation: Conversation,
+    pub(crate) version: SeenVersion,
 }
 
 pub const MAX_REPORTED_PROBLEMS: usize = 1000;
@@ -378,6 +387,40 @@ impl Store {
         let mut q = Select::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations"));
         q.and_text("workspace_id", workspace).and_text("id", id).and_opt_text("vendor_id", scope.vendor());
         q.fetch_all(self.pool(), "").await?.first().map(conversation_of).unwrap_or(Err(StoreError::NotFound))
+    }
+
+    /// A conversation to be reviewed with scorecard version `version`, and that version's status
+    /// read by the same statement: a review submitted over the API reads both, and the version's
+    /// status needs no read of its own ([`Store::create_submitted_evaluation_of`]).
+    pub async fn conversation_to_review(
+        &self,
+        workspace: WorkspaceId,
+        scope: VendorScope,
+        id: ConversationId,
+        version: ScorecardVersionId,
+    ) -> Result<ConversationToReview> {
+        let version_column = |column: &str| {
+            format!(
+                "(SELECT {column} FROM scorecard_versions v WHERE v.workspace_id = c.workspace_id AND v.id = $3) \
+                 AS version_{column}"
+            )
+        };
+        let vendor = scope.vendor().map(|v| v.to_string());
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS}, {}, {} FROM conversations c WHERE c.workspace_id = $1 AND c.id = $2{}",
+            version_column("status"),
+            version_column("activated_at"),
+            if vendor.is_some() { " AND c.vendor_id = $4" } else { "" }
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .bind(version.to_string());
+        if let Some(vendor) = vendor {
+            query = query.bind(vendor);
+        }
+        let row = query.fetch_optional(self.pool()).await?.ok_or(StoreError::NotFound)?;
+        Ok(ConversationToReview { conversation: conversation_of(&row)?, version: SeenVersion::read(version, &row)? })
     }
 
     pub async fn get_conversation_by_external_id(

@@ -197,7 +197,7 @@ impl Store {
     /// self-reviews need an active version; calibration kinds may use a draft (form calibration).
     pub async fn create_evaluation(&self, workspace: WorkspaceId, new: NewEvaluation) -> Result<Evaluation> {
         let conversation = self.conversation_to_evaluate(workspace, &new).await?;
-        let (draft, _) = self.new_draft(workspace, &conversation, new, false).await?;
+        let (draft, _) = self.new_draft(workspace, &conversation, new, false, None).await?;
         let mut tx = self.write().await?;
         insert_evaluation(&mut tx, workspace, &draft, None).await?;
         tx.commit().await?;
@@ -206,13 +206,15 @@ impl Store {
     }
 
     /// A new draft, checked (its answers as complete as a submission needs when `complete`),
-    /// with its scorecard version: what [`insert_evaluation`] writes.
+    /// with its scorecard version: what [`insert_evaluation`] writes. `seen`: the version's
+    /// status as read with the conversation, when it was.
     async fn new_draft(
         &self,
         workspace: WorkspaceId,
         conversation: &plumbline_domain::conversation::Conversation,
         new: NewEvaluation,
         complete: bool,
+        seen: Option<crate::scorecards::SeenVersion>,
     ) -> Result<(Evaluation, std::sync::Arc<plumbline_domain::scorecard::ScorecardVersion>)> {
         if conversation.id != new.conversation_id {
             return Err(StoreError::Invalid(vec![FieldError::new(
@@ -220,7 +222,7 @@ impl Store {
                 "does not match the conversation",
             )]));
         }
-        let version = self.version_to_review_with(workspace, new.scorecard_version_id).await.map_err(|_| {
+        let version = self.version_to_review_seen(workspace, new.scorecard_version_id, seen).await.map_err(|_| {
             StoreError::Invalid(vec![FieldError::new("scorecard_version_id", "there is no such scorecard version")])
         })?;
         let needs_active =
@@ -271,23 +273,26 @@ impl Store {
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
         let conversation = self.conversation_to_evaluate(workspace, &new).await?;
-        let (draft, version) = self.new_draft(workspace, &conversation, new, true).await?;
+        let (draft, version) = self.new_draft(workspace, &conversation, new, true, None).await?;
         self.create_submitted(workspace, draft, version, policy, None).await
     }
 
-    /// [`Store::create_submitted_evaluation`] of a conversation the caller has already read (to
-    /// check that its user may see it) by a grader whose vendor it knows (the signed-in user's):
-    /// two reads fewer for every review submitted over the API, since the report rollups' context
-    /// comes from these instead of the database. `grader` must be the vendor of `new.reviewer_id`.
+    /// [`Store::create_submitted_evaluation`] of a conversation the caller has already read
+    /// ([`Store::conversation_to_review`], to check that its user may see it) by a grader whose
+    /// vendor it knows (the signed-in user's): three reads fewer for every review submitted over
+    /// the API, since the report rollups' context comes from these instead of the database and
+    /// the scorecard version's status came with the conversation. `grader` must be the vendor of
+    /// `new.reviewer_id`.
     pub async fn create_submitted_evaluation_of(
         &self,
         workspace: WorkspaceId,
-        conversation: &plumbline_domain::conversation::Conversation,
+        reviewed: &crate::ConversationToReview,
         grader: GraderVendor,
         new: NewEvaluation,
         policy: ScoringPolicy,
     ) -> Result<(Evaluation, i64)> {
-        let (draft, version) = self.new_draft(workspace, conversation, new, true).await?;
+        let conversation = &reviewed.conversation;
+        let (draft, version) = self.new_draft(workspace, conversation, new, true, Some(reviewed.version)).await?;
         let context = crate::rollups::EvaluationContext::of(conversation, grader, version.scorecard_id);
         self.create_submitted(workspace, draft, version, policy, Some(context)).await
     }

@@ -27,8 +27,33 @@ fn version_of(row: &AnyRow) -> Result<ScorecardVersion> {
 }
 
 fn status_of(row: &AnyRow) -> Result<VersionStatus> {
-    let status = sql::text(row, "status")?;
+    status_in(row, "status")
+}
+
+fn status_in(row: &AnyRow, column: &str) -> Result<VersionStatus> {
+    let status = sql::text(row, column)?;
     VersionStatus::parse(&status).ok_or_else(|| StoreError::Database(format!("unknown version status {status:?}")))
+}
+
+/// A scorecard version's status and activation time as another statement read them (a review's
+/// conversation is read with the status of the version the review names).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SeenVersion {
+    id: ScorecardVersionId,
+    /// `None`: the workspace has no such version.
+    state: Option<(VersionStatus, Option<i64>)>,
+}
+
+impl SeenVersion {
+    /// The version `id` as a row's `version_status` and `version_activated_at` hold it (NULL
+    /// status: no such version).
+    pub(crate) fn read(id: ScorecardVersionId, row: &AnyRow) -> Result<Self> {
+        let state = match sql::opt_text(row, "version_status")? {
+            None => None,
+            Some(_) => Some((status_in(row, "version_status")?, sql::opt_int(row, "version_activated_at")?)),
+        };
+        Ok(SeenVersion { id, state })
+    }
 }
 
 /// Scorecard versions that are no longer drafts, parsed, by id ([`Store::version_to_review_with`]).
@@ -139,15 +164,34 @@ impl Store {
         workspace: WorkspaceId,
         id: ScorecardVersionId,
     ) -> Result<Arc<ScorecardVersion>> {
+        self.version_to_review_seen(workspace, id, None).await
+    }
+
+    /// [`Store::version_to_review_with`], where `seen` (when given, of this version) is its
+    /// status as a statement the caller ran anyway read it, so that no read of its own is needed
+    /// while the version is held.
+    pub(crate) async fn version_to_review_seen(
+        &self,
+        workspace: WorkspaceId,
+        id: ScorecardVersionId,
+        seen: Option<SeenVersion>,
+    ) -> Result<Arc<ScorecardVersion>> {
         if let Some(held) = self.versions.get(id) {
-            let row =
-                sqlx::query("SELECT status, activated_at FROM scorecard_versions WHERE workspace_id = $1 AND id = $2")
+            let seen = match seen.filter(|s| s.id == id) {
+                Some(seen) => seen,
+                None => {
+                    let row = sqlx::query(
+                        "SELECT status AS version_status, activated_at AS version_activated_at
+                         FROM scorecard_versions WHERE workspace_id = $1 AND id = $2",
+                    )
                     .bind(workspace.to_string())
                     .bind(id.to_string())
                     .fetch_optional(self.pool())
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-            let (status, activated_at) = (status_of(&row)?, sql::opt_int(&row, "activated_at")?);
+                    .await?;
+                    row.map_or(Ok(SeenVersion { id, state: None }), |row| SeenVersion::read(id, &row))?
+                }
+            };
+            let (status, activated_at) = seen.state.ok_or(StoreError::NotFound)?;
             if (status, activated_at) == (held.status, held.activated_at) {
                 return Ok(held);
             }

@@ -513,8 +513,9 @@ async fn created_and_submitted_in_one_transaction(db: &TestDatabase) -> Result<(
     ensure!(count().await == 0, "a refused submission writes nothing");
 
     let (at_once, revision) = db.store.create_submitted_evaluation(s.ws, new.clone(), ScoringPolicy::default()).await?;
-    // As the API does it: the conversation and the grader's vendor given, not read again.
-    let conversation = db.store.get_conversation(s.ws, VendorScope::All, s.conversation).await?;
+    // As the API does it: the conversation (with the version's status) and the grader's vendor
+    // given, not read again.
+    let conversation = db.store.conversation_to_review(s.ws, VendorScope::All, s.conversation, s.version.id).await?;
     let vendor = db.store.get_user(s.ws, s.reviewer).await?.vendor_id;
     let grader = GraderVendor { id: vendor, is_internal: db.store.get_vendor(s.ws, vendor).await?.is_internal };
     let (given, given_revision) = db
@@ -561,9 +562,26 @@ async fn a_version_retired_after_reviews_refuses_the_next(db: &TestDatabase) -> 
         answers: vec![answer(version, 0, Choice::Option(2)), answer(version, 1, Choice::Option(0))],
         overall_feedback: String::new(),
     };
+    let grader = GraderVendor { id: db.store.get_user(s.ws, s.reviewer).await?.vendor_id, is_internal: true };
+    // Both ways a review is written and submitted at once must agree: the store reading the
+    // version's status itself, and the API's (the status read with the conversation).
     let submit = |new: NewEvaluation, ws: WorkspaceId| {
         let store = db.store.clone();
-        async move { store.create_submitted_evaluation(ws, new, ScoringPolicy::default()).await }
+        async move {
+            let read_here = store.create_submitted_evaluation(ws, new.clone(), ScoringPolicy::default()).await;
+            let Ok(reviewed) =
+                store.conversation_to_review(ws, VendorScope::All, new.conversation_id, new.scorecard_version_id).await
+            else {
+                return read_here;
+            };
+            let seen = store.create_submitted_evaluation_of(ws, &reviewed, grader, new, ScoringPolicy::default()).await;
+            match (&read_here, &seen) {
+                (Ok(_), Ok(_)) => {}
+                (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
+                _ => return Err(StoreError::Database(format!("the two ways disagree: {read_here:?} vs {seen:?}"))),
+            }
+            read_here
+        }
     };
     for _ in 0..2 {
         submit(review(&s.version), s.ws).await?;

@@ -120,9 +120,19 @@ pub async fn create_evaluation(
             ));
         }
     }
-    let conversation =
-        state.store.get_conversation(viewer.workspace_id, viewer.vendor_scope(), body.conversation_id).await;
-    let Some(conversation) = conversation.ok().filter(|c| viewer.may_read_conversation(c.vendor_id, c.agent_id)) else {
+    // The version's status comes with the conversation (a submission then needs no read of it).
+    let reviewed = state
+        .store
+        .conversation_to_review(
+            viewer.workspace_id,
+            viewer.vendor_scope(),
+            body.conversation_id,
+            body.scorecard_version_id,
+        )
+        .await;
+    let Some(reviewed) =
+        reviewed.ok().filter(|r| viewer.may_read_conversation(r.conversation.vendor_id, r.conversation.agent_id))
+    else {
         return Err(ApiError::field("conversation_id", "there is no such conversation"));
     };
     let new = NewEvaluation {
@@ -136,7 +146,7 @@ pub async fn create_evaluation(
     let (evaluation, revision) = if body.submit {
         let policy = viewer.scoring;
         let grader = GraderVendor { id: viewer.vendor_id, is_internal: viewer.vendor_is_internal };
-        state.store.create_submitted_evaluation_of(viewer.workspace_id, &conversation, grader, new, policy).await?
+        state.store.create_submitted_evaluation_of(viewer.workspace_id, &reviewed, grader, new, policy).await?
     } else {
         (state.store.create_evaluation(viewer.workspace_id, new).await?, 1)
     };
